@@ -1,0 +1,241 @@
+using System.Globalization;
+using Passthrough.Host;
+using Passthrough.Pci;
+
+namespace Passthrough.Sysfs;
+
+/// <summary>The read-only view of a host. The mutating side (binding) is a separate interface.</summary>
+public interface IHostReader
+{
+    HostInventory Read();
+}
+
+/// <summary>
+/// Reads the host model straight from sysfs and procfs under a <see cref="HostRoot"/>. File names
+/// and formats follow the kernel's Documentation/ABI/testing/sysfs-bus-pci and
+/// sysfs-kernel-iommu_groups. Nothing here throws for a missing or unreadable file: the value is unknown.
+/// </summary>
+public sealed class SysfsHostReader : IHostReader
+{
+    /// <summary>Where distributions keep pci.ids: Fedora (hwdata) first, then Debian (pciutils).</summary>
+    private static readonly string[] PciIdsPaths = ["/usr/share/hwdata/pci.ids", "/usr/share/misc/pci.ids", "/usr/share/pci.ids"];
+
+    private readonly HostRoot _root;
+    private readonly bool _names;
+
+    /// <param name="root">The directory treated as /.</param>
+    /// <param name="names">Look up vendor and device names in pci.ids (skip for speed when not shown).</param>
+    public SysfsHostReader(HostRoot root, bool names = true)
+    {
+        _root = root;
+        _names = names;
+    }
+
+    public HostInventory Read()
+    {
+        var devicesDir = _root.Path("/sys/bus/pci/devices");
+        var functions = new List<PciFunction>();
+        foreach (var entry in SysfsFiles.Entries(devicesDir))
+        {
+            if (PciAddress.TryParse(Path.GetFileName(entry), out var address))
+            {
+                functions.Add(ReadFunction(entry, address));
+            }
+        }
+
+        if (_names && functions.Count > 0)
+        {
+            functions = AddNames(functions);
+        }
+
+        return new HostInventory(functions, ReadGroups(), ReadFacts());
+    }
+
+    private PciFunction ReadFunction(string dir, PciAddress address)
+    {
+        string F(string name) => Path.Join(dir, name);
+
+        var classCode = SysfsFiles.ReadHex(F("class"));
+        // Root may read 4096 bytes of config; others get 64 (then capabilities are unknown).
+        var configBytes = SysfsFiles.ReadBytes(F("config"), 4096);
+        var config = configBytes is null ? null : new PciConfigSpace(configBytes);
+        var resetText = SysfsFiles.ReadText(F("reset_method"));
+        var overrideText = SysfsFiles.ReadLine(F("driver_override"));
+        var bootVga = SysfsFiles.ReadLine(F("boot_vga"));
+
+        return new PciFunction
+        {
+            Address = address,
+            VendorId = SysfsFiles.ReadHex(F("vendor")),
+            DeviceId = SysfsFiles.ReadHex(F("device")),
+            SubsystemVendorId = SysfsFiles.ReadHex(F("subsystem_vendor")),
+            SubsystemDeviceId = SysfsFiles.ReadHex(F("subsystem_device")),
+            Class = classCode is int c ? new PciClass(c) : null,
+            Revision = SysfsFiles.ReadHex(F("revision")),
+            Driver = SysfsFiles.LinkTargetName(F("driver")),
+            DriverOverride = overrideText is null or "(null)" or "" ? null : overrideText,
+            IommuGroup = int.TryParse(SysfsFiles.LinkTargetName(F("iommu_group")), NumberStyles.Integer, CultureInfo.InvariantCulture, out var g) ? g : null,
+            ResetMethods = resetText?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Flr = config?.FunctionLevelReset,
+            BootVga = bootVga is null ? null : bootVga == "1",
+            HasRom = File.Exists(F("rom")),
+            SriovTotalVfs = SysfsFiles.ReadInt(F("sriov_totalvfs")),
+            SriovNumVfs = SysfsFiles.ReadInt(F("sriov_numvfs")),
+            ResizableBar = config?.HasResizableBar,
+            Multifunction = config?.Multifunction,
+            Acs = config?.HasAcs,
+            UpstreamBridges = ReadUpstream(dir, address),
+        };
+    }
+
+    /// <summary>
+    /// The bus/pci/devices entry links into sys/devices/pci0000:00/.../ADDRESS; every PCI address
+    /// on that path before our own is an upstream bridge.
+    /// </summary>
+    private List<UpstreamBridge> ReadUpstream(string dir, PciAddress self)
+    {
+        var real = SysfsFiles.ResolveLink(dir);
+        if (real is null)
+        {
+            return [];
+        }
+
+        var bridges = new List<UpstreamBridge>();
+        var devicesRoot = _root.Path("/sys/devices");
+        var current = Path.GetDirectoryName(real);
+        while (current is not null && current.StartsWith(devicesRoot, StringComparison.Ordinal) && current.Length > devicesRoot.Length)
+        {
+            if (PciAddress.TryParse(Path.GetFileName(current), out var address) && address != self)
+            {
+                var bytes = SysfsFiles.ReadBytes(Path.Join(current, "config"), 4096);
+                bridges.Add(new UpstreamBridge(address, bytes is null ? null : new PciConfigSpace(bytes).HasAcs));
+            }
+
+            current = Path.GetDirectoryName(current);
+        }
+
+        bridges.Reverse();
+        return bridges;
+    }
+
+    private List<IommuGroup> ReadGroups()
+    {
+        var groups = new List<IommuGroup>();
+        foreach (var groupDir in SysfsFiles.Entries(_root.Path("/sys/kernel/iommu_groups")))
+        {
+            if (!int.TryParse(Path.GetFileName(groupDir), NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
+            {
+                continue;
+            }
+
+            var members = SysfsFiles.Entries(Path.Join(groupDir, "devices"))
+                .Select(Path.GetFileName)
+                .Select(name => PciAddress.TryParse(name, out var a) ? a : (PciAddress?)null)
+                .OfType<PciAddress>()
+                .Order()
+                .ToList();
+            groups.Add(new IommuGroup(id, SysfsFiles.ReadLine(Path.Join(groupDir, "type")), members));
+        }
+
+        return groups;
+    }
+
+    private HostFacts ReadFacts()
+    {
+        var cpu = ReadCpuInfo();
+        var modules = SysfsFiles.ReadText(_root.Path("/proc/modules"));
+        string? Dmi(string name) => SysfsFiles.ReadLine(_root.Path("/sys/class/dmi/id/" + name));
+
+        return new HostFacts
+        {
+            KernelCommandLine = SysfsFiles.ReadLine(_root.Path("/proc/cmdline")),
+            KernelRelease = SysfsFiles.ReadLine(_root.Path("/proc/sys/kernel/osrelease")),
+            LoadedModules = modules?.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split(' ', 2)[0])
+                .ToHashSet(StringComparer.Ordinal),
+            CpuVendor = cpu.Vendor,
+            CpuModel = cpu.Model,
+            VirtualizationFlags = cpu.Flags?.Where(f => f is "vmx" or "svm").ToList(),
+            Smt = cpu.Smt,
+            IommuUnits = [.. SysfsFiles.Entries(_root.Path("/sys/class/iommu")).Select(p => new IommuUnit(Path.GetFileName(p))).OrderBy(u => u.Name, StringComparer.Ordinal)],
+            BiosVendor = Dmi("bios_vendor"),
+            BiosVersion = Dmi("bios_version"),
+            BiosDate = Dmi("bios_date"),
+            BoardVendor = Dmi("board_vendor"),
+            BoardName = Dmi("board_name"),
+        };
+    }
+
+    private (string? Vendor, string? Model, string[]? Flags, bool? Smt) ReadCpuInfo()
+    {
+        var text = SysfsFiles.ReadText(_root.Path("/proc/cpuinfo"));
+        if (text is null)
+        {
+            return (null, null, null, null);
+        }
+
+        string? vendor = null, model = null;
+        string[]? flags = null;
+        int? siblings = null, cores = null;
+        foreach (var line in text.Split('\n'))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                if (vendor is not null && flags is not null)
+                {
+                    break; // first processor block is enough
+                }
+
+                continue;
+            }
+
+            var key = line[..colon].Trim();
+            var value = line[(colon + 1)..].Trim();
+            switch (key)
+            {
+                case "vendor_id": vendor ??= value; break;
+                case "model name": model ??= value; break;
+                case "flags": flags ??= value.Split(' ', StringSplitOptions.RemoveEmptyEntries); break;
+                case "siblings": siblings ??= int.TryParse(value, CultureInfo.InvariantCulture, out var s) ? s : null; break;
+                case "cpu cores": cores ??= int.TryParse(value, CultureInfo.InvariantCulture, out var c) ? c : null; break;
+                default: break;
+            }
+        }
+
+        return (vendor, model, flags ?? [], siblings is int sib && cores is int cor ? sib > cor : null);
+    }
+
+    private List<PciFunction> AddNames(List<PciFunction> functions)
+    {
+        var db = LoadPciIds(functions.Select(f => f.VendorId).OfType<int>().ToHashSet());
+        return functions.ConvertAll(f => f with
+        {
+            VendorName = f.VendorId is int v ? db.Vendor(v) : null,
+            DeviceName = f.VendorId is int v2 && f.DeviceId is int d ? db.Device(v2, d) : null,
+        });
+    }
+
+    /// <summary>The root's pci.ids first, then the running system's: names are a dictionary, not host state.</summary>
+    private PciIdsDatabase LoadPciIds(IReadOnlySet<int> vendors)
+    {
+        var candidates = PciIdsPaths.Select(_root.Path).Concat(_root.IsLiveSystem ? [] : PciIdsPaths);
+        foreach (var path in candidates)
+        {
+            try
+            {
+                if (File.Exists(path))
+                {
+                    using var reader = new StreamReader(path);
+                    return PciIdsDatabase.Parse(reader, vendors);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Try the next location; ids alone are still useful.
+            }
+        }
+
+        return PciIdsDatabase.Empty;
+    }
+}

@@ -1,0 +1,60 @@
+using Passthrough.Processes;
+using Spectre.Console;
+
+namespace Passthrough.Cli;
+
+/// <summary>
+/// What a verb needs from the outside world, passed in so every entry point runs in-process in
+/// tests with captured output, a private root and a recording process runner.
+/// </summary>
+public sealed class CliContext
+{
+    public CliContext(TextWriter output, TextWriter error, TextReader? input = null, bool isTerminal = false, IProcessRunner? runner = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        Out = output;
+        Error = error;
+        In = input ?? TextReader.Null;
+        IsTerminal = isTerminal;
+        Runner = runner ?? ProcessRunner.Instance;
+        Environment = environment ?? new Dictionary<string, string>();
+        var colour = isTerminal && !Environment.ContainsKey("NO_COLOR");
+        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = colour ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = colour ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = isTerminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!isTerminal)
+        {
+            // Redirected output: wide enough that tables never wrap mid-cell in logs and tests.
+            Console.Profile.Width = 200;
+        }
+    }
+
+    public TextWriter Out { get; }
+
+    public TextWriter Error { get; }
+
+    public TextReader In { get; }
+
+    /// <summary>Standard output is a terminal: tables and colour; otherwise plain text.</summary>
+    public bool IsTerminal { get; }
+
+    public IProcessRunner Runner { get; }
+
+    /// <summary>Environment variables the verbs may consult (NO_COLOR, LIBVIRT_DEFAULT_URI, ...).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    /// <summary>Spectre console writing to <see cref="Out"/>.</summary>
+    public IAnsiConsole Console { get; }
+
+    /// <summary>The context of the real process.</summary>
+    public static CliContext ForProcess()
+    {
+        var env = System.Environment.GetEnvironmentVariables()
+            .Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? string.Empty, StringComparer.Ordinal);
+        return new CliContext(System.Console.Out, System.Console.Error, System.Console.In, !System.Console.IsOutputRedirected, ProcessRunner.Instance, env);
+    }
+}

@@ -1,0 +1,3 @@
+using Passthrough.Cli;
+
+return await PassthroughCli.RunAsync(args, CliContext.ForProcess()).ConfigureAwait(false);

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Passthrough.Cli.Rendering;
+using Passthrough.Errors;
+using Passthrough.Sysfs;
+using Spectre.Console;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>`passthrough groups [--json]`: IOMMU groups, members, type and viability with the reason.</summary>
+internal sealed class GroupsVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var json = GlobalOptions.Json();
+        var command = new Command("groups", "List IOMMU groups with their members, type, and whether each can be passed to a VM.") { json };
+        command.SetAction(result =>
+        {
+            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result)).Read();
+            if (!inventory.HasIommuGroups)
+            {
+                throw PassthroughException.Host(
+                    "This host has no IOMMU groups: the IOMMU is off or not supported.",
+                    inventory.Facts.IsAmd
+                        ? "Enable IOMMU (AMD-Vi) in the firmware setup and add amd_iommu=on iommu=pt to the kernel command line; `passthrough doctor` says more."
+                        : "Enable VT-d in the firmware setup and add intel_iommu=on iommu=pt to the kernel command line; `passthrough doctor` says more.");
+            }
+
+            if (result.GetValue(json))
+            {
+                Json.Write(context.Out, new
+                {
+                    groups = inventory.Groups.Select(g =>
+                    {
+                        var viability = inventory.Viability(g);
+                        return new
+                        {
+                            id = g.Id,
+                            type = g.Type,
+                            devices = g.Members.Select(m => m.ToString()),
+                            viable = viability.Viable,
+                            reason = viability.Reason,
+                        };
+                    }),
+                });
+                return PassthroughCli.Ok;
+            }
+
+            var table = new Table().Border(TableBorder.Simple);
+            table.AddColumns("Group", "Type", "Members", "Viable");
+            foreach (var group in inventory.Groups)
+            {
+                var viability = inventory.Viability(group);
+                var members = string.Join('\n', group.Members.Select(m =>
+                {
+                    var f = inventory.Find(m);
+                    return $"{m} {f?.Class?.Description ?? "?"} [{f?.IdsText}] {f?.Driver ?? "-"}";
+                }));
+                table.AddRow(
+                    group.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Markup.Escape(group.Type ?? "?"),
+                    Markup.Escape(members),
+                    Markup.Escape((viability.Viable ? "yes: " : "no: ") + viability.Reason));
+            }
+
+            context.Console.Write(table);
+            return PassthroughCli.Ok;
+        });
+        return command;
+    }
+}

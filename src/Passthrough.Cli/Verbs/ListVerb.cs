@@ -1,0 +1,122 @@
+using System.CommandLine;
+using Passthrough.Cli.Rendering;
+using Passthrough.Host;
+using Passthrough.Pci;
+using Passthrough.Sysfs;
+using Spectre.Console;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>`passthrough list [--all] [--json]`: GPUs with every function, or every PCI function.</summary>
+internal sealed class ListVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var all = new Option<bool>("--all") { Description = "List every PCI function, not only GPUs." };
+        var json = GlobalOptions.Json();
+        var command = new Command("list", "List GPUs with all their functions, drivers, IOMMU groups, reset support and the boot display.")
+        {
+            all,
+            json,
+        };
+        command.SetAction(result =>
+        {
+            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result)).Read();
+            if (result.GetValue(all))
+            {
+                RenderAll(context, inventory, result.GetValue(json));
+            }
+            else
+            {
+                RenderGpus(context, inventory, result.GetValue(json));
+            }
+
+            return PassthroughCli.Ok;
+        });
+        return command;
+    }
+
+    private static void RenderAll(CliContext context, HostInventory inventory, bool json)
+    {
+        if (json)
+        {
+            Json.Write(context.Out, new { devices = inventory.Functions.Select(DeviceJson.From) });
+            return;
+        }
+
+        if (inventory.Functions.Count == 0)
+        {
+            context.Out.WriteLine("No PCI functions found (is /sys mounted, or is --root right?).");
+            return;
+        }
+
+        context.Console.Write(FunctionTable(inventory.Functions, withSlotGap: false));
+    }
+
+    private static void RenderGpus(CliContext context, HostInventory inventory, bool json)
+    {
+        var gpus = inventory.Gpus;
+        if (json)
+        {
+            Json.Write(context.Out, new
+            {
+                gpus = gpus.Select(g => new
+                {
+                    slot = g.Slot.ToString(),
+                    bootVga = g.BootVga,
+                    functions = g.Functions.Select(DeviceJson.From),
+                }),
+            });
+            return;
+        }
+
+        if (gpus.Count == 0)
+        {
+            context.Out.WriteLine("No GPU (display-class PCI function) found. `passthrough list --all` shows every function.");
+            return;
+        }
+
+        foreach (var gpu in gpus)
+        {
+            var display = gpu.Display;
+            var title = $"GPU {gpu.Slot}: {display.VendorName ?? display.IdsText} {display.DeviceName ?? display.Class?.Description}".TrimEnd();
+            if (gpu.BootVga)
+            {
+                title += "  [boot display]";
+            }
+
+            context.Console.MarkupLineInterpolated($"[bold]{title}[/]");
+            context.Console.Write(FunctionTable(gpu.Functions, withSlotGap: false));
+            context.Out.WriteLine();
+        }
+    }
+
+    private static Table FunctionTable(IEnumerable<PciFunction> functions, bool withSlotGap)
+    {
+        _ = withSlotGap;
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumns("Address", "Ids", "Class", "Name", "Driver", "Group", "Reset", "Boot VGA");
+        foreach (var f in functions)
+        {
+            table.AddRow(
+                Markup.Escape(f.Address.ToString()),
+                Markup.Escape(f.IdsText),
+                Markup.Escape(f.Class?.Description ?? "?"),
+                Markup.Escape(f.DeviceName ?? "-"),
+                Markup.Escape(f.Driver ?? "-"),
+                Markup.Escape(f.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),
+                Markup.Escape(ResetText(f)),
+                f.BootVga == true ? "yes" : string.Empty);
+        }
+
+        return table;
+    }
+
+    /// <summary>"flr,bus" from reset_method; "FLR" from config when the kernel has no reset_method file.</summary>
+    internal static string ResetText(PciFunction f) =>
+        f.ResetMethods is { Count: > 0 } methods ? string.Join(',', methods)
+        : f.ResetMethods is { Count: 0 } ? "none"
+        : f.Flr == true ? "flr"
+        : f.Flr == false ? "none"
+        : "?";
+}
