@@ -244,9 +244,8 @@ internal static class XmlLayout
 
     private static void EscapeText(StringBuilder sb, string value)
     {
-        for (var i = 0; i < value.Length; i++)
+        foreach (var c in value)
         {
-            var c = value[i];
             switch (c)
             {
                 case '&':
@@ -255,7 +254,8 @@ internal static class XmlLayout
                 case '<':
                     sb.Append("&lt;");
                     break;
-                case '>' when i >= 2 && value[i - 1] == ']' && value[i - 2] == ']':
+                case '>':
+                    // libxml2 (libvirt) and XmlWriter both write &gt; in text.
                     sb.Append("&gt;");
                     break;
                 default:
