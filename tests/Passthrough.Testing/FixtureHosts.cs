@@ -20,6 +20,9 @@ public static class FixtureHosts
         ["no-iommu"] = NoIommu,
     };
 
+    /// <summary>The fixture names, for [TestCaseSource].</summary>
+    public static IEnumerable<string> Names => All.Keys;
+
     /// <summary>The committed text of a fixture.</summary>
     public static string PathOf(string name) => Path.Join(RepoPaths.Fixtures, "hosts", name + ".host");
 
