@@ -84,7 +84,7 @@ reset_host_by_hand() {
   local i f
   for i in 0 1 2 3; do
     f="${GPU_FUNCS[$i]}"
-    [ -n "$(cat "/sys/bus/pci/devices/$f/driver_override")" ] || [ "$(driver_of "$f")" != "${ORIGINAL_DRIVERS[$i]}" ] || continue
+    [ -n "$(override_of "$f")" ] || [ "$(driver_of "$f")" != "${ORIGINAL_DRIVERS[$i]}" ] || continue
     [ -e "/sys/bus/pci/devices/$f/driver" ] && echo "$f" > "/sys/bus/pci/devices/$f/driver/unbind" || true
     echo > "/sys/bus/pci/devices/$f/driver_override" || true
     echo "$f" > /sys/bus/pci/drivers_probe || true
@@ -115,7 +115,9 @@ define() {
 vm_state() { virsh domstate "$1" 2>/dev/null | head -n1; }
 dm_active() { [ "$(systemctl is-active display-manager.service)" = active ]; }
 dm_inactive() { [ "$(systemctl is-active display-manager.service)" != active ]; }
-fb_vtcon() { local v; for v in /sys/class/vtconsole/vtcon*; do grep -q 'frame buffer' "$v/name" 2>/dev/null && { echo "$v"; return; }; done; }
+fb_vtcon() { local v; for v in /sys/class/vtconsole/vtcon*; do grep -q 'frame buffer' "$v/name" 2>/dev/null && { echo "$v"; return 0; }; done; return 0; }
+# driver_override as a user would read it: the kernel shows "(null)" when none is set.
+override_of() { local o; o="$(cat "/sys/bus/pci/devices/$1/driver_override")"; [ "$o" = "(null)" ] || echo "$o"; }
 # What a user sees after a VM: drivers back, frame-buffer console bound, display manager up on card0.
 expect_desktop() {  # expect_desktop WHEN
   expect_drivers "$1" "${ORIGINAL_DRIVERS[@]}"

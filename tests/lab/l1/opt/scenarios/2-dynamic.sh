@@ -30,7 +30,7 @@ virsh destroy lab-dynamic 2> /tmp/destroy.err || fail "virsh destroy failed: $(t
 note "virsh destroy took $(elapsed "$t") s"
 expect_drivers "after virsh destroy" "${ORIGINAL_DRIVERS[@]}"
 for f in "${GPU_FUNCS[@]}"; do
-  [ -z "$(cat "/sys/bus/pci/devices/$f/driver_override")" ] || fail "$f: driver_override left as $(cat "/sys/bus/pci/devices/$f/driver_override")"
+  [ -z "$(override_of "$f")" ] || fail "$f: driver_override left as $(override_of "$f")"
 done
 grep -q "hook qemu lab-dynamic release end" "$LOG" || fail "$LOG has no 'hook qemu lab-dynamic release end'"
 virsh -q undefine lab-dynamic

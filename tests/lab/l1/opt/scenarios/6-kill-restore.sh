@@ -9,7 +9,7 @@ expect_drivers "before bind" "${ORIGINAL_DRIVERS[@]}"
 
 moved() {
   local f; for f in "${GPU_FUNCS[@]}"; do
-    [ -n "$(cat "/sys/bus/pci/devices/$f/driver_override")" ] && return 0
+    [ -n "$(override_of "$f")" ] && return 0
   done; return 1
 }
 step "passthrough bind $GPU_SLOT, killed once the first function moves"
@@ -28,7 +28,7 @@ passthrough restore --all || fail "passthrough restore --all exited $?"
 note "restore --all took $(elapsed "$t") s"
 expect_drivers "after restore --all" "${ORIGINAL_DRIVERS[@]}"
 for f in "${GPU_FUNCS[@]}"; do
-  [ -z "$(cat "/sys/bus/pci/devices/$f/driver_override")" ] || fail "$f: driver_override left as $(cat "/sys/bus/pci/devices/$f/driver_override")"
+  [ -z "$(override_of "$f")" ] || fail "$f: driver_override left as $(override_of "$f")"
 done
 left="$(passthrough status --json | jq -c '[.. | objects | select(has("address")) | .address] | length' 2>/dev/null || echo '?')"
 note "status --json after restore: $left device entries"
