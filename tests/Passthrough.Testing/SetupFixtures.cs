@@ -1,6 +1,5 @@
 using System.Globalization;
 using Passthrough.Processes;
-using Passthrough.Systemd;
 
 namespace Passthrough.Testing;
 
@@ -119,43 +118,5 @@ public sealed class RecordingProcessRunner : IProcessRunner
         var display = string.Join(' ', new[] { program }.Concat(arguments));
         Commands.Add(display);
         return Task.FromResult(_answer?.Invoke(program, arguments) ?? new ProcessResult(display, 0, string.Empty, string.Empty, false, TimeSpan.Zero));
-    }
-}
-
-/// <summary>Records systemd Manager calls (Reload, EnableUnitFiles) instead of making them over D-Bus.</summary>
-public sealed class RecordingSystemdFake : ISystemdManager
-{
-    public List<string> Calls { get; } = [];
-
-    public Task<string?> ResolveUnitAsync(string unit, CancellationToken cancellationToken = default) => Task.FromResult<string?>(unit);
-
-    public Task<string> GetActiveStateAsync(string unit, CancellationToken cancellationToken = default) => Task.FromResult("inactive");
-
-    public Task<string> StopUnitAsync(string unit, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        Calls.Add("StopUnit " + unit);
-        return Task.FromResult("done");
-    }
-
-    public Task<string> StartUnitAsync(string unit, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        Calls.Add("StartUnit " + unit);
-        return Task.FromResult("done");
-    }
-
-    public Task ReloadAsync(CancellationToken cancellationToken = default)
-    {
-        Calls.Add("Reload");
-        return Task.CompletedTask;
-    }
-
-    public Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default)
-    {
-        Calls.Add("EnableUnitFiles " + string.Join(' ', unitFiles));
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
     }
 }

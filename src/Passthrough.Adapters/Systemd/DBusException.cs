@@ -1,0 +1,34 @@
+using Passthrough.Errors;
+
+namespace Passthrough.Systemd;
+
+/// <summary>A D-Bus call failed; <see cref="ErrorName"/> is the D-Bus error name
+/// (org.freedesktop.systemd1.NoSuchUnit, org.freedesktop.DBus.Error.AccessDenied, ...).</summary>
+public sealed class DBusException : PassthroughException
+{
+    public DBusException(FailureKind kind, string errorName, string message, string? remedy = null)
+        : base(kind, message, remedy)
+    {
+        ErrorName = errorName;
+    }
+
+    public DBusException()
+        : this(FailureKind.Failed, "org.freedesktop.DBus.Error.Failed", "D-Bus call failed.")
+    {
+    }
+
+    public DBusException(string message)
+        : this(FailureKind.Failed, "org.freedesktop.DBus.Error.Failed", message)
+    {
+    }
+
+    public DBusException(string message, Exception inner)
+        : base(message, inner)
+    {
+        ErrorName = "org.freedesktop.DBus.Error.Failed";
+    }
+
+    public string ErrorName { get; }
+
+    public bool IsNoSuchUnit => ErrorName == "org.freedesktop.systemd1.NoSuchUnit";
+}

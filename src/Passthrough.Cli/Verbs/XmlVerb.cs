@@ -1,0 +1,337 @@
+using System.CommandLine;
+using System.Globalization;
+using Passthrough.Cli.Rendering;
+using Passthrough.Domain;
+using Passthrough.Errors;
+using Passthrough.Files;
+using Passthrough.Libvirt;
+using Passthrough.Pci;
+using Passthrough.Rom;
+using Passthrough.Sysfs;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>`passthrough xml add-gpu|remove-gpu|set|lint FILE|-`: edit and check libvirt domain XML.</summary>
+internal sealed class XmlVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var command = new Command("xml", "Edit and check libvirt domain XML, keeping everything you did not ask to change.");
+        command.Subcommands.Add(AddGpu(context));
+        command.Subcommands.Add(RemoveGpu(context));
+        command.Subcommands.Add(Set(context));
+        command.Subcommands.Add(Lint(context));
+        return command;
+    }
+
+    private static Argument<string> FileArgument() =>
+        new("FILE") { Description = "Domain XML file, or - for standard input." };
+
+    private static Command AddGpu(CliContext context)
+    {
+        var file = FileArgument();
+        var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS (see `passthrough list`).", Required = true, HelpName = "SLOT" };
+        var functions = new Option<string>("--functions") { Description = "Functions to pass, e.g. 0,1,2,3 (default: every function of the slot on this host).", HelpName = "LIST" };
+        var rom = new Option<string>("--rom") { Description = "ROM file for function 0 (<rom file>).", HelpName = "PATH" };
+        var romBar = new Option<string>("--rom-bar") { Description = "Expose the ROM BAR to the guest.", HelpName = "on|off" };
+        romBar.AcceptOnlyFromAmong("on", "off");
+        var managed = new Option<string>("--managed") { Description = "Let libvirt bind the device (default: no when the Passthrough hook binds it, else yes).", HelpName = "yes|no" };
+        managed.AcceptOnlyFromAmong("yes", "no");
+        var output = new EditOutputOptions();
+        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed };
+        output.AddTo(command);
+        command.SetAction((result, ct) =>
+        {
+            var host = PciSlot.ParseLenient(result.GetValue(slot)!);
+            IReadOnlyList<int> list;
+            if (result.GetValue(functions) is { } text)
+            {
+                list = ParseFunctions(text);
+            }
+            else
+            {
+                var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
+                list = [.. inventory.Gpu(host).Functions.Select(f => f.Address.Function)];
+            }
+
+            string? romPath = null;
+            if (result.GetValue(rom) is { } romText)
+            {
+                romPath = Path.GetFullPath(romText);
+                if (!File.Exists(GlobalOptions.HostRoot(result).Path(romPath)))
+                {
+                    throw PassthroughException.Input($"--rom {romText}: no such file.", "Give the path of the ROM file QEMU should load (`passthrough rom dump` saves the card's own).");
+                }
+            }
+
+            var attachment = new GpuAttachment(host, list)
+                .WithRom(romPath, result.GetValue(romBar) is { } bar ? bar == "on" : null)
+                .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null);
+            return EditAsync(context, result, file, output, d => DomainEdits.AddGpu(d, attachment), ct);
+        });
+        return command;
+    }
+
+    private static Command RemoveGpu(CliContext context)
+    {
+        var file = FileArgument();
+        var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS.", Required = true, HelpName = "SLOT" };
+        var output = new EditOutputOptions();
+        var command = new Command("remove-gpu", "Remove every hostdev of a host slot.") { file, slot };
+        output.AddTo(command);
+        command.SetAction((result, ct) =>
+        {
+            var host = PciSlot.ParseLenient(result.GetValue(slot)!);
+            return EditAsync(context, result, file, output, d => DomainEdits.RemoveGpu(d, host), ct);
+        });
+        return command;
+    }
+
+    private static Command Set(CliContext context)
+    {
+        var file = FileArgument();
+        var vendor = new Option<string>("--hyperv-vendor-id") { Description = "Hyper-V vendor_id (at most 12 characters), or off.", HelpName = "VALUE|off" };
+        var hidden = OnOff("--kvm-hidden", "Hide the KVM signature from the guest.");
+        var topoext = OnOff("--topoext", "Require topoext on the host-passthrough CPU (AMD SMT).");
+        var topology = new Option<string>("--cpu-topology") { Description = "CPU topology; also sets <vcpu> to the product.", HelpName = "SOCKETS,CORES,THREADS" };
+        var ioapic = new Option<string>("--ioapic") { Description = "IOAPIC driver.", HelpName = "qemu|kvm" };
+        ioapic.AcceptOnlyFromAmong("qemu", "kvm");
+        var smm = OnOff("--smm", "System management mode (needed for secure boot).");
+        var balloon = new Option<string>("--memballoon") { Description = "Memory balloon model.", HelpName = "none" };
+        balloon.AcceptOnlyFromAmong("none");
+        var mode = new Option<string>("--passthrough-mode") { Description = "How the Passthrough hook handles this VM's devices (off: libvirt does).", HelpName = "static|dynamic|single-gpu|off" };
+        mode.AcceptOnlyFromAmong("static", "dynamic", "single-gpu", "off");
+        var output = new EditOutputOptions();
+        var command = new Command("set", "Set domain features that GPU passthrough needs.") { file, vendor, hidden, topoext, topology, ioapic, smm, balloon, mode };
+        output.AddTo(command);
+        command.SetAction((result, ct) =>
+        {
+            var modeText = result.GetValue(mode);
+            var settings = new DomainSettings
+            {
+                HypervVendorId = result.GetValue(vendor),
+                KvmHidden = Switch(result.GetValue(hidden)),
+                Topoext = Switch(result.GetValue(topoext)),
+                Topology = result.GetValue(topology) is { } t ? CpuTopology.Parse(t) : null,
+                Ioapic = result.GetValue(ioapic),
+                Smm = Switch(result.GetValue(smm)),
+                MemballoonNone = result.GetValue(balloon) == "none",
+                PassthroughMode = PassthroughConfig.ParseMode(modeText),
+                PassthroughOff = modeText == "off",
+            };
+            if (settings.IsEmpty)
+            {
+                throw PassthroughException.Input("Nothing to set.", "Give at least one option, e.g. --memballoon none (see `passthrough xml set --help`).");
+            }
+
+            return EditAsync(context, result, file, output, d => DomainEdits.Set(d, settings), ct);
+        });
+        return command;
+    }
+
+    private static Command Lint(CliContext context)
+    {
+        var file = FileArgument();
+        var json = GlobalOptions.Json();
+        var command = new Command("lint", "Check a domain for GPU passthrough mistakes (host rules use --root, or this host).") { file, json };
+        command.SetAction(result =>
+        {
+            var (domain, _) = Load(context, result.GetValue(file)!);
+            var root = GlobalOptions.HostRoot(result);
+            var explicitRoot = result.GetResult(GlobalOptions.Root) is { Implicit: false };
+            var inputs = new LintInputs().WithRom(path => RomFacts.Read(root, path));
+            if (explicitRoot || Directory.EnumerateFileSystemEntries(root.Path("/sys/kernel/iommu_groups")).Any())
+            {
+                inputs = inputs.WithHost(new SysfsHostReader(root, names: false).Read());
+            }
+
+            var findings = DomainLint.Run(domain, inputs);
+            if (result.GetValue(json))
+            {
+                Json.Write(context.Out, new { findings = findings.Select(f => new { id = f.Id, severity = f.Severity, message = f.Message, remedy = f.Remedy }) });
+            }
+            else
+            {
+                foreach (var f in findings)
+                {
+                    context.Out.WriteLine($"{SeverityText(f.Severity),-7} {f.Id}: {f.Message}");
+                    context.Out.WriteLine($"        {f.Remedy}");
+                }
+
+                var errors = findings.Count(f => f.Severity == LintSeverity.Error);
+                var warnings = findings.Count(f => f.Severity == LintSeverity.Warning);
+                context.Out.WriteLine(findings.Count == 0
+                    ? $"{domain.Source}: no problems found."
+                    : $"{domain.Source}: {errors} error(s), {warnings} warning(s), {findings.Count - errors - warnings} note(s).");
+            }
+
+            return findings.Any(f => f.Severity == LintSeverity.Error) ? PassthroughCli.Failed : PassthroughCli.Ok;
+        });
+        return command;
+    }
+
+    private static string SeverityText(LintSeverity s) => s switch
+    {
+        LintSeverity.Error => "error",
+        LintSeverity.Warning => "warning",
+        _ => "info",
+    };
+
+    private static Option<string> OnOff(string name, string description)
+    {
+        var option = new Option<string>(name) { Description = description, HelpName = "on|off" };
+        option.AcceptOnlyFromAmong("on", "off");
+        return option;
+    }
+
+    private static bool? Switch(string? value) => value is null ? null : value == "on";
+
+    private static List<int> ParseFunctions(string text)
+    {
+        var list = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var f) || f > 7)
+            {
+                throw PassthroughException.Input($"--functions {text}: '{part}' is not a PCI function number (0 to 7).", "For example --functions 0,1.");
+            }
+
+            list.Add(f);
+        }
+
+        return list.Count > 0 ? list : throw PassthroughException.Input("--functions is empty.", "For example --functions 0,1.");
+    }
+
+    /// <summary>Reads FILE or standard input and parses it; errors name the file.</summary>
+    internal static (DomainDocument Domain, string Text) Load(CliContext context, string file)
+    {
+        string text;
+        if (file == "-")
+        {
+            text = context.In.ReadToEnd();
+        }
+        else
+        {
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw PassthroughException.Input($"{file}: no such file.", "Give a domain XML file (`virsh dumpxml NAME > NAME.xml`), or - to read standard input.", e);
+            }
+        }
+
+        var source = file == "-" ? "<stdin>" : file;
+        return (DomainDocument.Parse(text, source), text);
+    }
+
+    private static async Task<int> EditAsync(CliContext context, ParseResult result, Argument<string> fileArgument, EditOutputOptions output, Action<DomainDocument> edit, CancellationToken ct)
+    {
+        var file = result.GetValue(fileArgument)!;
+        var (domain, original) = Load(context, file);
+        edit(domain);
+        var edited = domain.Save();
+        var inPlace = result.GetValue(output.InPlace);
+        var define = result.GetValue(output.Define);
+        var diff = result.GetValue(output.Diff);
+        if (inPlace && file == "-")
+        {
+            throw PassthroughException.Input("--in-place needs a file, not standard input.", "Give the file name, or redirect standard output instead.");
+        }
+
+        if (inPlace)
+        {
+            if (edited != original)
+            {
+                AtomicFile.WriteText(file, edited, file + ".bak");
+                await context.Error.WriteLineAsync($"passthrough: wrote {file} (previous version in {file}.bak)").ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Error.WriteLineAsync($"passthrough: {file} already up to date").ConfigureAwait(false);
+            }
+        }
+
+        if (define)
+        {
+            var name = domain.Name ?? throw PassthroughException.Input($"{domain.Source}: the domain has no <name>.", "Add <name>VM</name>; libvirt needs it to define the domain.");
+            var uri = result.GetValue(output.Connect)
+                ?? context.Environment.GetValueOrDefault("LIBVIRT_DEFAULT_URI")
+                ?? "qemu:///system";
+            var backups = result.GetValue(output.BackupDir) ?? GlobalOptions.HostRoot(result).Path("/var/lib/passthrough/backups/domains");
+            var (backup, _) = await new VirshDefiner(context.Runner).DefineAsync(uri, name, edited, backups, ct).ConfigureAwait(false);
+            await context.Error.WriteLineAsync(backup is null
+                ? $"passthrough: defined {name} on {uri} (it was not defined before)"
+                : $"passthrough: defined {name} on {uri} (previous definition saved in {backup})").ConfigureAwait(false);
+        }
+
+        if (diff)
+        {
+            var name = file == "-" ? "<stdin>" : file;
+            await context.Out.WriteAsync(UnifiedDiff.Create(original, edited, name, name + " (edited)")).ConfigureAwait(false);
+        }
+        else if (!inPlace && !define)
+        {
+            await context.Out.WriteAsync(edited).ConfigureAwait(false);
+        }
+
+        return PassthroughCli.Ok;
+    }
+
+    /// <summary>The output options every edit shares.</summary>
+    private sealed class EditOutputOptions
+    {
+        public Option<bool> Diff { get; } = new("--diff") { Description = "Print a unified diff instead of the edited XML." };
+
+        public Option<bool> InPlace { get; } = new("--in-place") { Description = "Write the file atomically, keeping FILE.bak." };
+
+        public Option<bool> Define { get; } = new("--define") { Description = "Define the edited domain through virsh, after saving its previous definition." };
+
+        public Option<string> Connect { get; } = new("--connect", "-c") { Description = "libvirt URI for --define (default: LIBVIRT_DEFAULT_URI or qemu:///system).", HelpName = "URI" };
+
+        public Option<string> BackupDir { get; } = new("--backup-dir") { Description = "Where --define saves previous definitions (default: /var/lib/passthrough/backups/domains).", HelpName = "DIR" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Diff);
+            command.Options.Add(InPlace);
+            command.Options.Add(Define);
+            command.Options.Add(Connect);
+            command.Options.Add(BackupDir);
+        }
+    }
+}
+
+/// <summary>Looks at a ROM file for lint: exists, readable, and (when the ROM parser can tell) UEFI-capable.</summary>
+internal static class RomFacts
+{
+    public static RomFileFacts Read(HostRoot root, string path)
+    {
+        var full = path.StartsWith('/') ? root.Path(path) : path;
+        if (!File.Exists(full))
+        {
+            return new RomFileFacts(false, false, null);
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new RomFileFacts(true, false, null, e.Message);
+        }
+
+        try
+        {
+            var rom = RomParser.Parse(bytes);
+            return new RomFileFacts(true, true, rom.UefiCapable, rom.UefiCapable ? null : $"{rom.Images.Count} image(s), none EFI");
+        }
+        catch (PassthroughException e)
+        {
+            return new RomFileFacts(true, true, false, "not a PCI option ROM: " + e.Message);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+
+namespace Passthrough.Rom;
+
+/// <summary>The PCIR code type (PCI Firmware Specification 3.0, 5.1.3): what the image runs on.</summary>
+public enum RomCodeType
+{
+    /// <summary>Intel x86, PC-AT compatible: the legacy VGA BIOS SeaBIOS runs.</summary>
+    X86 = 0,
+
+    /// <summary>Open Firmware standard for PCI.</summary>
+    OpenFirmware = 1,
+
+    /// <summary>Hewlett-Packard PA RISC.</summary>
+    PaRisc = 2,
+
+    /// <summary>Extensible Firmware Interface: the GOP driver OVMF needs for a picture during boot.</summary>
+    Efi = 3,
+}
+
+/// <summary>How much a finding matters.</summary>
+public enum RomFindingSeverity
+{
+    /// <summary>Worth knowing, nothing to do.</summary>
+    Info,
+
+    /// <summary>The ROM will not work as it is (or not with OVMF).</summary>
+    Warning,
+}
+
+/// <summary>One verdict about a ROM file, with what to do about it.</summary>
+public sealed record RomFinding(string Code, RomFindingSeverity Severity, string Message, string? Remedy = null);
+
+/// <summary>
+/// The EFI part of an EFI image's ROM header (UEFI specification, "PCI Option ROM" section:
+/// EfiSignature 0x0EF1 at 0x04, EfiSubsystem at 0x08, EfiMachineType at 0x0A, CompressionType at 0x0C,
+/// EfiImageHeaderOffset at 0x16).
+/// </summary>
+public sealed record EfiImageHeader(bool SignatureValid, int Subsystem, int MachineType, int Compression, int ImageOffset)
+{
+    /// <summary>EFI_IMAGE_SUBSYSTEM_* names (PE/COFF subsystem values).</summary>
+    public string SubsystemName => Subsystem switch
+    {
+        0x0A => "Application",
+        0x0B => "Boot Service Driver",
+        0x0C => "Runtime Driver",
+        _ => Hex(Subsystem),
+    };
+
+    /// <summary>PE/COFF machine types the UEFI specification names.</summary>
+    public string MachineName => MachineType switch
+    {
+        0x014C => "IA-32",
+        0x0200 => "Itanium",
+        0x0EBC => "EFI Byte Code",
+        0x8664 => "x64",
+        0x01C2 => "ARM",
+        0xAA64 => "AArch64",
+        0x5064 => "RISC-V 64",
+        _ => Hex(MachineType),
+    };
+
+    public string CompressionName => Compression switch
+    {
+        0 => "none",
+        1 => "EFI compression",
+        _ => Hex(Compression),
+    };
+
+    private static string Hex(int value) => string.Create(CultureInfo.InvariantCulture, $"0x{value:x4}");
+}
+
+/// <summary>One image of a PCI expansion ROM: its ROM header and PCI data structure (PCIR).</summary>
+public sealed record RomImage
+{
+    /// <summary>Where the image starts, counted from the start of the file (header included).</summary>
+    public required int Offset { get; init; }
+
+    /// <summary>Where the PCIR structure starts, relative to <see cref="Offset"/>.</summary>
+    public required int PcirOffset { get; init; }
+
+    public required RomCodeType CodeType { get; init; }
+
+    public required int VendorId { get; init; }
+
+    public required int DeviceId { get; init; }
+
+    /// <summary>Further device ids the image supports (PCIR 3.0 device list), empty when there is none.</summary>
+    public required IReadOnlyList<int> DeviceList { get; init; }
+
+    /// <summary>Base class, subclass and interface as one number (0x030000 = VGA).</summary>
+    public required int ClassCode { get; init; }
+
+    /// <summary>Image length in bytes (PCIR image length × 512).</summary>
+    public required int Length { get; init; }
+
+    /// <summary>Revision level of the code/data (the "vendor revision" rom-parser prints).</summary>
+    public required int CodeRevision { get; init; }
+
+    /// <summary>PCIR structure revision (0 for PCI 2.x, 3 for PCI 3.0).</summary>
+    public required int PcirRevision { get; init; }
+
+    /// <summary>Bit 7 of the indicator byte: no image follows.</summary>
+    public required bool Last { get; init; }
+
+    /// <summary>Legacy (x86) images must sum to zero; null for images the rule does not apply to.</summary>
+    public required bool? ChecksumOk { get; init; }
+
+    /// <summary>The EFI header fields, for EFI images only.</summary>
+    public EfiImageHeader? Efi { get; init; }
+
+    public string CodeTypeName => CodeType switch
+    {
+        RomCodeType.X86 => "x86 PC-AT",
+        RomCodeType.OpenFirmware => "Open Firmware",
+        RomCodeType.PaRisc => "PA-RISC",
+        RomCodeType.Efi => "EFI",
+        _ => string.Create(CultureInfo.InvariantCulture, $"type {(int)CodeType}"),
+    };
+
+    public string VendorIdText => VendorId.ToString("x4", CultureInfo.InvariantCulture);
+
+    public string DeviceIdText => DeviceId.ToString("x4", CultureInfo.InvariantCulture);
+
+    public string ClassCodeText => ClassCode.ToString("x6", CultureInfo.InvariantCulture);
+
+    /// <summary>The image is for this vendor and device (its own id or one in the device list).</summary>
+    public bool Matches(int vendorId, int deviceId) =>
+        VendorId == vendorId && (DeviceId == deviceId || DeviceList.Contains(deviceId));
+}
+
+/// <summary>A parsed VBIOS file: the bytes before the first image (if any), every image, verdicts.</summary>
+public sealed record VbiosImage
+{
+    /// <summary>Size of the whole file in bytes.</summary>
+    public required int Size { get; init; }
+
+    /// <summary>Bytes before the first image (a flash tool's header); 0 for a plain ROM.</summary>
+    public required int HeaderBytes { get; init; }
+
+    /// <summary>A 0x55AA signature inside the header whose PCIR is broken: maybe a damaged image, so
+    /// the header must not be cut off blindly. Null when there is none.</summary>
+    public int? DamagedSignatureOffset { get; init; }
+
+    public required IReadOnlyList<RomImage> Images { get; init; }
+
+    public required IReadOnlyList<RomFinding> Findings { get; init; }
+
+    /// <summary>An EFI image with a valid EFI signature is present: OVMF can show output during boot.</summary>
+    public bool UefiCapable => Images.Any(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true });
+
+    /// <summary>Bytes from the first image to the end of the last one.</summary>
+    public int ImagesLength => Images.Count == 0 ? 0 : Images[^1].Offset + Images[^1].Length - HeaderBytes;
+
+    /// <summary>Some image is for this vendor and device id (OVMF and SeaBIOS pick the image by these ids).</summary>
+    public bool MatchesDevice(int vendorId, int deviceId) => Images.Any(i => i.Matches(vendorId, deviceId));
+
+    /// <summary>Any finding that means the ROM will not work as it is.</summary>
+    public bool HasWarnings => Findings.Any(f => f.Severity == RomFindingSeverity.Warning);
+}
