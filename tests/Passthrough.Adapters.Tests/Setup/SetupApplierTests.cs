@@ -28,7 +28,8 @@ public sealed class SetupApplierTests
         using var temp = new TempDirectory();
         var root = SetupFixtures.Create("fedora-bls", temp);
         var runner = new RecordingProcessRunner();
-        using var systemd = new RecordingSystemdFake();
+        var events = new List<string>();
+        using var systemd = new RecordingSystemdFake(events);
 
         var outcome = await new SetupApplier(new HostRoot(root), runner, systemd, runCommands: true).ApplyAsync(PlanFor(root, "03:00"));
 
@@ -37,7 +38,7 @@ public sealed class SetupApplierTests
             "grubby --update-kernel=ALL --args=iommu=pt vfio-pci.ids=1002:744c,1002:ab30,1002:7446,1002:7444 rd.driver.pre=vfio-pci",
             "dracut --force --regenerate-all",
         }));
-        Assert.That(systemd.Calls, Is.EqualTo(new[] { "Reload", "EnableUnitFiles passthrough-vfio-bind.service", "Reload" }));
+        Assert.That(events, Is.EqualTo(new[] { "systemd reload", "systemd enable passthrough-vfio-bind.service", "systemd reload" }));
         Assert.That(outcome.RebootNeeded, Is.True);
         Assert.That(File.Exists(Path.Join(root, "var/lib/passthrough/backups", outcome.Timestamp, "files/boot/loader/entries/4f1c2d3e-6.19.14-200.fc44.x86_64.conf")), Is.True, "the entries grubby rewrites are backed up first");
     }
