@@ -46,6 +46,12 @@ public sealed class CliContext
     /// <summary>Environment variables the verbs may consult (NO_COLOR, LIBVIRT_DEFAULT_URI, ...).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; }
 
+    /// <summary>Opens the systemd client for the single-GPU swap; null: the system bus (only under --root /).</summary>
+    public Func<Passthrough.Systemd.ISystemdManager>? Systemd { get; init; }
+
+    /// <summary>Where sysfs writes go; null: the live kernel (only under --root /).</summary>
+    public Passthrough.Sysfs.IKernelWriter? Kernel { get; init; }
+
     /// <summary>Spectre console writing to <see cref="Out"/>.</summary>
     public IAnsiConsole Console { get; }
 

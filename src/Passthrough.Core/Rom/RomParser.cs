@@ -36,9 +36,18 @@ public static class RomParser
             throw Bad("The ROM file is empty (offset 0x0).", "Dump the ROM again (`passthrough rom dump SLOT -o FILE`) or download it again.");
         }
 
-        var first = FindFirstImage(bytes);
+        var (first, straySignature) = FindFirstImage(bytes);
         var images = new List<RomImage>();
         var findings = new List<RomFinding>();
+        if (straySignature is int stray)
+        {
+            findings.Add(new RomFinding(
+                "damaged-image",
+                RomFindingSeverity.Warning,
+                $"The ROM signature at 0x{stray:x}, before the first valid image at 0x{first:x}, has no valid PCIR structure: it may be a damaged image rather than part of a header.",
+                "Dump or download the ROM again; do not cut this part off."));
+        }
+
         if (first > 0)
         {
             findings.Add(new RomFinding(
@@ -85,6 +94,7 @@ public static class RomParser
         {
             Size = bytes.Length,
             HeaderBytes = first,
+            DamagedSignatureOffset = straySignature,
             Images = images,
             Findings = findings,
         };
@@ -94,11 +104,11 @@ public static class RomParser
     /// Offset 0 when the file starts with the ROM signature (then it must be a valid image);
     /// otherwise the first offset with the signature and a PCIR structure where its pointer says.
     /// </summary>
-    private static int FindFirstImage(ReadOnlySpan<byte> bytes)
+    private static (int First, int? StraySignature) FindFirstImage(ReadOnlySpan<byte> bytes)
     {
         if (bytes.StartsWith(RomSignature))
         {
-            return 0;
+            return (0, null);
         }
 
         var position = 0;
@@ -115,7 +125,7 @@ public static class RomParser
             firstSignature ??= candidate;
             if (LooksLikeImage(bytes, candidate))
             {
-                return candidate;
+                return (candidate, firstSignature < candidate ? firstSignature : null);
             }
 
             position = candidate + 1;

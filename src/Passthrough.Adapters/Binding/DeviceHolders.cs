@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Passthrough.Pci;
+using Passthrough.Sysfs;
+
+namespace Passthrough.Binding;
+
+/// <summary>A process with one of the GPU's device nodes open.</summary>
+public sealed record DeviceHolder(int Pid, string Command, string Node)
+{
+    public override string ToString() => $"{Command} (pid {Pid}) has {Node} open";
+}
+
+/// <summary>
+/// Finds processes that hold a GPU's device nodes open: its DRM nodes (/dev/dri/cardN, renderDN
+/// from the device's sysfs drm/ directory), /dev/nvidia* for NVIDIA cards, and its HDMI audio's
+/// ALSA nodes (/dev/snd/*CN*, from sound/cardN), by reading ROOT/proc/PID/fd links (proc(5)).
+/// </summary>
+public sealed partial class DeviceHolders
+{
+    private const int NvidiaVendor = 0x10de;
+
+    private readonly HostRoot _root;
+
+    public DeviceHolders(HostRoot root)
+    {
+        _root = root;
+    }
+
+    /// <summary>The device nodes that belong to the functions: exact paths, and prefixes for ALSA and NVIDIA.</summary>
+    public (IReadOnlySet<string> Exact, IReadOnlyList<string> Prefixes) NodesOf(IEnumerable<PciFunction> functions)
+    {
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var prefixes = new List<string>();
+        foreach (var f in functions)
+        {
+            var dir = _root.Path($"/sys/bus/pci/devices/{f.Address}");
+            foreach (var entry in SysfsFiles.Entries(Path.Join(dir, "drm")))
+            {
+                var name = Path.GetFileName(entry);
+                if (DrmNode().IsMatch(name))
+                {
+                    exact.Add("/dev/dri/" + name);
+                }
+            }
+
+            foreach (var entry in SysfsFiles.Entries(Path.Join(dir, "sound")))
+            {
+                var match = SoundCard().Match(Path.GetFileName(entry));
+                if (match.Success)
+                {
+                    var card = match.Groups[1].Value;
+                    prefixes.Add($"/dev/snd/controlC{card}");
+                    prefixes.Add($"/dev/snd/pcmC{card}D");
+                    prefixes.Add($"/dev/snd/hwC{card}D");
+                }
+            }
+
+            if (f.VendorId == NvidiaVendor && f.IsDisplay)
+            {
+                prefixes.Add("/dev/nvidia");
+            }
+        }
+
+        return (exact, prefixes);
+    }
+
+    public IReadOnlyList<DeviceHolder> Find(IEnumerable<PciFunction> functions)
+    {
+        var (exact, prefixes) = NodesOf(functions);
+        if (exact.Count == 0 && prefixes.Count == 0)
+        {
+            return [];
+        }
+
+        var self = Environment.ProcessId;
+        var holders = new List<DeviceHolder>();
+        foreach (var procDir in SysfsFiles.Entries(_root.Path("/proc")))
+        {
+            if (!int.TryParse(Path.GetFileName(procDir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || (_root.IsLiveSystem && pid == self))
+            {
+                continue;
+            }
+
+            foreach (var fd in SysfsFiles.Entries(Path.Join(procDir, "fd")))
+            {
+                string? target;
+                try
+                {
+                    target = new FileInfo(fd).LinkTarget;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
+
+                if (target is not null && (exact.Contains(target) || prefixes.Any(p => target.StartsWith(p, StringComparison.Ordinal))))
+                {
+                    var command = SysfsFiles.ReadLine(Path.Join(procDir, "comm")) ?? "?";
+                    holders.Add(new DeviceHolder(pid, command, target));
+                    break;
+                }
+            }
+        }
+
+        return [.. holders.OrderBy(h => h.Pid)];
+    }
+
+    [GeneratedRegex(@"^(card|renderD)\d+$")]
+    private static partial Regex DrmNode();
+
+    [GeneratedRegex(@"^card(\d+)$")]
+    private static partial Regex SoundCard();
+}

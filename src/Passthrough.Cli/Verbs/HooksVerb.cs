@@ -1,0 +1,207 @@
+using System.CommandLine;
+using System.Globalization;
+using Passthrough.Cli.Rendering;
+using Passthrough.Errors;
+using Passthrough.Hooks;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>
+/// `passthrough hooks install|uninstall|status`: puts Passthrough's script into
+/// /etc/libvirt/hooks/qemu.d/ (libvirt >= 6.5 runs every executable there, https://libvirt.org/hooks.html),
+/// takes it out again restoring what was there, and tells whether libvirt will run it.
+/// </summary>
+internal sealed class HooksVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var command = new Command("hooks", "Install, remove or check Passthrough's libvirt QEMU hook.");
+        command.Subcommands.Add(Install(context));
+        command.Subcommands.Add(Uninstall(context));
+        command.Subcommands.Add(Status(context));
+        return command;
+    }
+
+    private static Command Install(CliContext context)
+    {
+        var binary = new Option<string?>("--binary")
+        {
+            Description = "Absolute path of the passthrough program the hook runs (default: this program).",
+            HelpName = "PATH",
+        };
+        var command = new Command("install", "Install the hook as /etc/libvirt/hooks/qemu.d/50-passthrough (backing up what it replaces).") { binary };
+        command.SetAction(result =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            var program = result.GetValue(binary) ?? DefaultBinary();
+            if (root.IsLiveSystem && !File.Exists(program))
+            {
+                throw PassthroughException.Input(
+                    $"--binary {program}: no such file.",
+                    "Give the absolute path of an installed passthrough program (`make install` puts it in /usr/local/bin).");
+            }
+
+            var installed = new HookInstaller(root).Install(program);
+            var probe = new LibvirtDaemonProbe(root);
+            var daemon = probe.Daemon();
+            var output = context.Out;
+            output.WriteLine(installed.Updated
+                ? $"Updated the libvirt hook {installed.Target} (runs {installed.Binary})."
+                : $"Installed the libvirt hook {installed.Target} (runs {installed.Binary}).");
+            if (installed.Replaced is not null)
+            {
+                output.WriteLine($"It replaced {installed.Replaced}" + (installed.BackedUp is null ? "." : $", kept in {installed.BackedUp}.") + " `passthrough hooks uninstall` puts it back.");
+            }
+
+            WriteLegacyNote(context, root);
+            output.WriteLine($"Restart {daemon} so it notices the hook (libvirt reads the hook directory when it starts): {probe.RestartCommand(daemon)}");
+            return WriteSelinux(context, probe, json: false) ? PassthroughCli.Ok : PassthroughCli.Failed;
+        });
+        return command;
+    }
+
+    private static Command Uninstall(CliContext context)
+    {
+        var command = new Command("uninstall", "Remove the hook and restore exactly what the first install replaced.");
+        command.SetAction(result =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            var removed = new HookInstaller(root).Uninstall();
+            context.Out.WriteLine($"{removed.Target}: {removed.Outcome}.");
+            if (removed.Changed)
+            {
+                var probe = new LibvirtDaemonProbe(root);
+                var daemon = probe.Daemon();
+                context.Out.WriteLine($"Restart {daemon} so it forgets the hook: {probe.RestartCommand(daemon)}");
+            }
+
+            return PassthroughCli.Ok;
+        });
+        return command;
+    }
+
+    private static Command Status(CliContext context)
+    {
+        var json = GlobalOptions.Json();
+        var command = new Command("status", "Tell whether the hook is installed, executable, up to date and noticed by libvirt (exit 1 when not).") { json };
+        command.SetAction(result =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            var state = new HookInstaller(root).Inspect();
+            var probe = new LibvirtDaemonProbe(root);
+            var daemon = probe.Daemon();
+            var running = probe.RunningDaemons().Where(d => d.Name == daemon).OrderBy(d => d.StartedUtc).FirstOrDefault();
+
+            // Noticed: the daemon started after the hook file was last written (it scans at start-up).
+            bool? noticed = !state.IsOurs || state.ModifiedUtc is null ? false : running is null ? null : running.StartedUtc >= state.ModifiedUtc.Value.AddSeconds(-0.01);
+            var selinux = probe.SelinuxEnabled
+                ? new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath }.Where(p => File.Exists(root.Path(p)) || Directory.Exists(root.Path(p))).Select(probe.LabelOf).ToList()
+                : [];
+            var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight);
+            if (result.GetValue(json))
+            {
+                Json.Write(context.Out, new
+                {
+                    path = state.Target,
+                    installed = state.IsOurs,
+                    executable = state.IsExecutable,
+                    current = state.IsCurrent,
+                    binary = state.Binary,
+                    binaryRuns = state.BinaryRuns,
+                    modified = state.ModifiedUtc,
+                    daemon = new { name = daemon, running = running is not null, pid = running?.Pid, started = running?.StartedUtc },
+                    noticed,
+                    restart = probe.RestartCommand(daemon),
+                    legacyQemuHook = state.LegacyQemuHook,
+                    selinux = new { enabled = probe.SelinuxEnabled, labels = selinux.Select(l => new { path = l.Path, context = l.Context, ok = l.LooksRight }) },
+                    ok = healthy,
+                });
+                return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+            }
+
+            var output = context.Out;
+            if (!state.Exists)
+            {
+                output.WriteLine($"Not installed: {state.Target} does not exist. Run `passthrough hooks install`.");
+                return PassthroughCli.Failed;
+            }
+
+            if (!state.IsOurs)
+            {
+                output.WriteLine($"Not installed: {state.Target} is " + (state.IsSymlink ? "a symlink" : "a script") + " that is not Passthrough's hook.");
+                return PassthroughCli.Failed;
+            }
+
+            output.WriteLine($"Installed: {state.Target}, written {Time(state.ModifiedUtc!.Value)}.");
+            output.WriteLine(state.IsExecutable ? "Executable: yes." : $"Executable: NO, libvirt skips it. Run `chmod 755 {state.Target}` or `passthrough hooks install`.");
+            output.WriteLine(state.IsCurrent ? "Up to date: yes." : "Up to date: NO, this version of Passthrough ships a different hook. Run `passthrough hooks install`.");
+            output.WriteLine(state.BinaryRuns
+                ? $"Runs: {state.Binary}."
+                : $"Runs: {state.Binary ?? "?"}, which is NOT an executable file: the hook would fail. Run `passthrough hooks install --binary PATH`.");
+            output.WriteLine(noticed switch
+            {
+                true => $"Noticed: yes, {daemon} (pid {running!.Pid}) started {Time(running.StartedUtc)}, after the hook was written.",
+                false => $"Noticed: NO, {daemon} (pid {running!.Pid}) started {Time(running.StartedUtc)}, before the hook was written. Run: {probe.RestartCommand(daemon)}",
+                null => $"Noticed: {daemon} is not running; it reads the hook when it starts.",
+            });
+            WriteLegacyNote(context, root);
+            return WriteSelinux(context, probe, json: false) && healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+        });
+        return command;
+    }
+
+    private static string Time(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    private static void WriteLegacyNote(CliContext context, HostRoot root)
+    {
+        if (File.Exists(root.Path(HookInstaller.LegacyQemuHook)))
+        {
+            context.Out.WriteLine($"Note: {HookInstaller.LegacyQemuHook} exists and libvirt runs it too (Passthrough leaves it alone). If it rebinds the GPU itself, remove that part.");
+        }
+    }
+
+    /// <summary>Where SELinux is on, the hooks must carry a virt label or libvirt is denied running them.</summary>
+    private static bool WriteSelinux(CliContext context, LibvirtDaemonProbe probe, bool json)
+    {
+        if (json || !probe.SelinuxEnabled)
+        {
+            return true;
+        }
+
+        var ok = true;
+        foreach (var path in new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath })
+        {
+            var label = probe.LabelOf(path);
+            if (label.LooksRight)
+            {
+                context.Out.WriteLine($"SELinux: {path} is {label.Context}.");
+                continue;
+            }
+
+            ok = false;
+            context.Out.WriteLine($"SELinux: {path} is labelled {label.Context ?? "(no label)"}, not a virt type: libvirt will be denied running the hook. Run: restorecon -Rv {HookInstaller.HooksDirectory}");
+        }
+
+        return ok;
+    }
+
+    /// <summary>This program when it runs as the `passthrough` executable; otherwise the one beside this assembly.</summary>
+    private static string DefaultBinary()
+    {
+        var process = Environment.ProcessPath;
+        if (process is not null && Path.GetFileName(process) == "passthrough")
+        {
+            return process;
+        }
+
+        var beside = Path.Join(AppContext.BaseDirectory, "passthrough");
+        if (File.Exists(beside))
+        {
+            return beside;
+        }
+
+        throw PassthroughException.Input(
+            "Cannot tell where the passthrough program is (this is not the installed executable).",
+            "Give it with --binary, such as --binary /usr/local/bin/passthrough.");
+    }
+}

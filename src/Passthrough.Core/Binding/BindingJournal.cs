@@ -1,0 +1,58 @@
+namespace Passthrough.Binding;
+
+/// <summary>What the engine changed, in the order it changed it; restore undoes it in reverse.</summary>
+public enum JournalKind
+{
+    /// <summary>The display manager unit was stopped (started last on restore).</summary>
+    DisplayManager,
+
+    /// <summary>Another unit (nvidia-persistenced) was stopped.</summary>
+    StoppedUnit,
+
+    /// <summary>A framebuffer vtconsole was unbound (Target: vtconN).</summary>
+    VtConsole,
+
+    /// <summary>A platform framebuffer device was unbound (Target: device, Driver: its driver).</summary>
+    Framebuffer,
+
+    /// <summary>A module was unloaded (Target: module name).</summary>
+    Module,
+
+    /// <summary>A PCI function was moved to vfio-pci (Target: address; Driver/Override: the original).</summary>
+    Function,
+}
+
+/// <summary>One recorded change; written to the journal before the change is made.</summary>
+public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null);
+
+/// <summary>
+/// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or slot-ADDRESS for
+/// `passthrough bind`). /run is a tmpfs: a reboot forgets it, as it forgets the bindings.
+/// </summary>
+public sealed record BindingJournal
+{
+    public const string Preparing = "preparing";
+    public const string Prepared = "prepared";
+    public const string Restoring = "restoring";
+
+    public required string Id { get; init; }
+
+    /// <summary>The VM name (or "bind") for messages and `restore NAME`.</summary>
+    public required string Owner { get; init; }
+
+    public required PassthroughMode Mode { get; init; }
+
+    public string State { get; init; } = Preparing;
+
+    public DateTimeOffset Started { get; init; }
+
+    public IReadOnlyList<JournalEntry> Entries { get; init; } = [];
+
+    public BindingJournal With(JournalEntry entry) => this with { Entries = [.. Entries, entry] };
+
+    public BindingJournal WithState(string state) => this with { State = state };
+
+    public IReadOnlyList<FunctionState> FunctionStates() =>
+        [.. Entries.Where(e => e.Kind == JournalKind.Function)
+            .Select(e => new FunctionState(Pci.PciAddress.Parse(e.Target), e.Driver, e.Override))];
+}

@@ -1,0 +1,139 @@
+using Passthrough.Errors;
+using Passthrough.Host;
+using Passthrough.Pci;
+
+namespace Passthrough.Binding;
+
+/// <summary>What a function was before we touched it: the journal keeps this to give it back.</summary>
+public sealed record FunctionState(PciAddress Address, string? Driver, string? Override);
+
+/// <summary>The steps that move one function to vfio-pci, and what it was before.</summary>
+public sealed record FunctionBinding(FunctionState Original, IReadOnlyList<BindingStep> Steps)
+{
+    public PciAddress Address => Original.Address;
+
+    public bool AlreadyBound => Steps.Count == 0;
+}
+
+/// <summary>
+/// The pure plan to hand functions to vfio-pci. Built from the host inventory; checks every IOMMU
+/// group first, because vfio refuses a group with an endpoint still on a host driver
+/// (Documentation/driver-api/vfio.rst, "Groups, Devices, and IOMMUs").
+/// </summary>
+public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOnlyList<FunctionBinding> Functions)
+{
+    public const string VfioDriver = "vfio-pci";
+
+    public IEnumerable<BindingStep> AllSteps => Preparation.Concat(Functions.SelectMany(f => f.Steps));
+
+    /// <summary>Plans binding the devices for <paramref name="owner"/> (a VM name or "bind").</summary>
+    public static BindingPlan Build(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
+    {
+        var functions = Resolve(devices, inventory, owner);
+        CheckGroups(devices, inventory, owner);
+
+        var bindings = functions.Select(f =>
+        {
+            var original = new FunctionState(f.Address, f.Driver, f.DriverOverride);
+            if (f.IsVfioBound)
+            {
+                return new FunctionBinding(original, []);
+            }
+
+            return new FunctionBinding(original, StepsFor(f.Address, f.Driver));
+        }).ToList();
+
+        var preparation = bindings.Any(b => !b.AlreadyBound) ? new[] { BindingStep.LoadDriver(VfioDriver) } : [];
+        return new BindingPlan(preparation, bindings);
+    }
+
+    /// <summary>
+    /// The steps for one function on <paramref name="driver"/> now (Documentation/ABI/testing/sysfs-bus-pci,
+    /// driver_override): set the override, unbind, then drivers_probe binds the override and nothing else.
+    /// </summary>
+    public static IReadOnlyList<BindingStep> StepsFor(PciAddress address, string? driver)
+    {
+        if (driver == VfioDriver)
+        {
+            return [];
+        }
+
+        var steps = new List<BindingStep> { BindingStep.WriteOverride(address, VfioDriver) };
+        if (driver is not null)
+        {
+            steps.Add(BindingStep.Unbind(address, driver));
+        }
+
+        steps.Add(BindingStep.DriversProbe(address));
+        steps.Add(BindingStep.Verify(address, VfioDriver));
+        return steps;
+    }
+
+    /// <summary>Static mode: the functions must already be on vfio-pci (bound at boot); nothing is changed.</summary>
+    public static void VerifyStatic(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
+    {
+        var functions = Resolve(devices, inventory, owner);
+        var wrong = functions.Where(f => !f.IsVfioBound).ToList();
+        if (wrong.Count > 0)
+        {
+            var list = string.Join(", ", wrong.Select(f => $"{f.Address} is on {f.Driver ?? "no driver"}"));
+            throw PassthroughException.Failure(
+                $"{owner} uses mode=\"static\" but {list}, not vfio-pci.",
+                "Bind it at boot (`passthrough setup`, vfio-pci.ids= on the kernel command line) or set mode=\"dynamic\" in the VM's <passthrough:config>.");
+        }
+
+        CheckGroups(devices, inventory, owner);
+    }
+
+    private static List<PciFunction> Resolve(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
+    {
+        if (devices.Count == 0)
+        {
+            throw PassthroughException.Input(
+                $"{owner} has no PCI host device to bind.",
+                "Add the GPU's functions as <hostdev mode='subsystem' type='pci' managed='no'> (`passthrough xml`), or list them with <passthrough:device address=.../>.");
+        }
+
+        var missing = devices.Where(d => inventory.Find(d) is null).ToList();
+        if (missing.Count > 0)
+        {
+            throw PassthroughException.Input(
+                $"{owner} asks for {string.Join(", ", missing)}, which this host does not have.",
+                "Check the addresses with `passthrough list --all`; a card moved to another slot gets a new address.");
+        }
+
+        return [.. devices.Distinct().Order().Select(d => inventory.Find(d)!)];
+    }
+
+    private static void CheckGroups(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
+    {
+        var noGroup = devices.Where(d => inventory.GroupOf(d) is null).ToList();
+        if (noGroup.Count > 0)
+        {
+            throw PassthroughException.Host(
+                $"{string.Join(", ", noGroup)} has no IOMMU group: the IOMMU is off, so vfio cannot take it.",
+                "Turn on VT-d/AMD-Vi in the firmware and intel_iommu=on or amd_iommu=on on the kernel command line; `passthrough doctor` says more.");
+        }
+
+        var assigned = devices.ToHashSet();
+        var blocked = devices
+            .Select(d => inventory.GroupOf(d)!)
+            .DistinctBy(g => g.Id)
+            .Select(inventory.Viability(assigned))
+            .Where(v => !v.Viable)
+            .ToList();
+        if (blocked.Count > 0)
+        {
+            var inTheWay = blocked.SelectMany(b => b.InTheWay).Select(f => f.Address).Distinct().Order();
+            throw PassthroughException.Failure(
+                $"Cannot give {owner} its devices: {string.Join("; ", blocked.Select(b => b.Reason))}.",
+                $"Add {string.Join(", ", inTheWay)} to the VM too (<passthrough:device address=.../>), or move the card to a slot with its own IOMMU group.");
+        }
+    }
+}
+
+internal static class InventoryViabilityExtensions
+{
+    public static Func<IommuGroup, GroupViability> Viability(this HostInventory inventory, IReadOnlyCollection<PciAddress> assigned) =>
+        group => inventory.Viability(group, assigned);
+}

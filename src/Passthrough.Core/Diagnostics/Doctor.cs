@@ -1,0 +1,115 @@
+using System.Globalization;
+using Passthrough.Pci;
+
+namespace Passthrough.Diagnostics;
+
+/// <summary>
+/// The readiness checks, pure over <see cref="DoctorEvidence"/>. Each check yields at least one
+/// finding (ok when fine, info when it could not tell), so a report shows what was looked at.
+/// </summary>
+public static class Doctor
+{
+    /// <summary>Check ids, in report order within a severity.</summary>
+    public static readonly IReadOnlyList<string> CheckIds =
+    [
+        "cpu-virtualization", "iommu-enabled", "interrupt-remapping", "cmdline-iommu", "acs-override",
+        "group-isolation", "group-type", "firmware-1to1-mapping", "reset", "driver-binding", "vfio-modules",
+        "duplicate-vfio-binding", "unsafe-interrupts", "framebuffer", "gpu-holders", "resizable-bar", "memlock",
+        "hugepages", "bootloader", "libvirt-hooks", "selinux", "iommufd", "rom-file",
+    ];
+
+    public static DoctorReport Run(DoctorEvidence evidence)
+    {
+        var targets = TargetGpus(evidence);
+        var findings = new List<Finding>();
+        findings.AddRange(HostChecks.CpuVirtualization(evidence));
+        findings.AddRange(HostChecks.IommuEnabled(evidence));
+        findings.AddRange(HostChecks.InterruptRemapping(evidence));
+        findings.AddRange(HostChecks.CmdlineIommu(evidence));
+        findings.AddRange(GpuChecks.AcsOverride(evidence, targets));
+        findings.AddRange(GpuChecks.GroupIsolation(evidence, targets));
+        findings.AddRange(GpuChecks.GroupType(evidence, targets));
+        findings.AddRange(GpuChecks.FirmwareOneToOne(evidence));
+        findings.AddRange(GpuChecks.Reset(evidence, targets));
+        findings.AddRange(GpuChecks.DriverBinding(evidence, targets));
+        findings.AddRange(HostChecks.VfioModules(evidence));
+        findings.AddRange(BindingChecks.DuplicateBinding(evidence, targets));
+        findings.AddRange(HostChecks.UnsafeInterrupts(evidence));
+        findings.AddRange(GpuChecks.Framebuffer(evidence, targets));
+        findings.AddRange(GpuChecks.Holders(evidence, targets));
+        findings.AddRange(GpuChecks.ResizableBar(evidence, targets));
+        findings.AddRange(HostChecks.Memlock(evidence));
+        findings.AddRange(HostChecks.Hugepages(evidence));
+        findings.AddRange(BootChecks.Bootloader(evidence));
+        findings.AddRange(HostChecks.LibvirtHooks(evidence));
+        findings.AddRange(HostChecks.Selinux(evidence));
+        findings.AddRange(HostChecks.Iommufd(evidence));
+        findings.AddRange(GpuChecks.RomFiles(evidence));
+        findings.AddRange(evidence.ExtraFindings);
+        return DoctorReport.From(findings);
+    }
+
+    /// <summary>
+    /// The GPUs the per-device checks look at: the slots asked for; else every GPU when there is
+    /// one (single-GPU passthrough) and, with several, those not driving the boot display plus any
+    /// already on vfio-pci. The host's own display GPU is not a passthrough target.
+    /// </summary>
+    public static IReadOnlyList<Gpu> TargetGpus(DoctorEvidence evidence)
+    {
+        var host = evidence.Host;
+        if (evidence.TargetSlots is { } slots)
+        {
+            return [.. slots.Order().Select(host.FunctionsOf).Where(f => f.Count > 0).Select(f => new Gpu(f[0].Address.Slot, f))];
+        }
+
+        var gpus = host.Gpus;
+        if (gpus.Count <= 1 || gpus.All(g => g.Functions.All(f => f.BootVga is null)))
+        {
+            return gpus;
+        }
+
+        return [.. gpus.Where(g => !g.BootVga || g.Functions.Any(f => f.IsVfioBound))];
+    }
+
+    /// <summary>"6.12.54-Unraid" → (6, 12); null when unknown.</summary>
+    public static (int Major, int Minor)? KernelVersion(string? release)
+    {
+        if (release is null)
+        {
+            return null;
+        }
+
+        var parts = release.Split('.', '-');
+        return parts.Length >= 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var major)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minor)
+            ? (major, minor)
+            : null;
+    }
+
+    internal static bool KernelAtLeast(DoctorEvidence e, int major, int minor) =>
+        KernelVersion(e.Host.Facts.KernelRelease) is { } v && (v.Major > major || (v.Major == major && v.Minor >= minor));
+
+    internal static Finding F(string id, Severity severity, string? subject, string message, IEnumerable<string> evidence, string? remedy) =>
+        new(id, severity, subject, message, [.. evidence], remedy);
+
+    internal static Finding LogUnknown(string id, DoctorEvidence e, string what) =>
+        F(id, Severity.Info, null, $"Could not check {what}: {e.KernelLogProblem ?? "the kernel log was not read"}.", [],
+            "Run `passthrough doctor` as root (sudo) so it can read /dev/kmsg, or pass a saved `dmesg` with --root.");
+
+    internal static string Describe(PciFunction f) => GroupRules.Describe(f);
+
+    /// <summary>The address a kernel line is about: "vfio-pci 0000:01:00.0: ..." → 0000:01:00.0.</summary>
+    internal static PciAddress? AddressIn(string message)
+    {
+        foreach (var word in message.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(4))
+        {
+            if (PciAddress.TryParse(word.TrimEnd(':', ','), out var a) && word.Contains(':', StringComparison.Ordinal))
+            {
+                return a;
+            }
+        }
+
+        return null;
+    }
+}

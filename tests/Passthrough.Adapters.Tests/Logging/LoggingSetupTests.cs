@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using System.Text;
+using NLog;
+using NUnit.Framework;
+using Passthrough.Logging;
+using Passthrough.Testing;
+
+namespace Passthrough.Tests.Logging;
+
+[NonParallelizable]
+public class LoggingSetupTests
+{
+    private const string JournalSocket = "/run/systemd/journal/socket";
+
+    [TearDown]
+    public void ResetNLog() => LogManager.Configuration = null;
+
+    [Test]
+    public void I_can_read_what_the_hook_logged_in_the_log_file_under_the_root()
+    {
+        using var root = new TempDirectory();
+
+        var path = LoggingSetup.Configure(new HostRoot(root.Path), journal: false);
+        LogManager.GetLogger("passthrough").Info("hook qemu win11 prepare begin");
+        LogManager.GetLogger("passthrough").Debug("not at info");
+        LogManager.Flush();
+
+        Assert.That(path, Is.EqualTo(root.Combine("var", "log", "passthrough", "passthrough.log")));
+        var text = File.ReadAllText(path);
+        Assert.That(text, Does.Contain("INFO passthrough hook qemu win11 prepare begin"));
+        Assert.That(text, Does.Not.Contain("not at info"));
+    }
+
+    [Test]
+    public void I_can_read_the_hook_lines_in_the_journal_with_priority_and_identifier()
+    {
+        if (File.Exists(JournalSocket) || !JournalTarget.IsAvailable)
+        {
+            Assert.Ignore("a real journald owns " + JournalSocket + " (or libsystemd is missing): this test plays journald itself.");
+        }
+
+        var directory = Path.GetDirectoryName(JournalSocket)!;
+        var createdDirectory = !Directory.Exists(directory);
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            Assert.Ignore("needs root to play journald at " + JournalSocket);
+        }
+
+        // Journald's native protocol: one datagram per entry, KEY=VALUE lines (systemd's journal-native-protocol).
+        using var journald = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        journald.Bind(new UnixDomainSocketEndPoint(JournalSocket));
+        journald.ReceiveTimeout = 5000;
+        try
+        {
+            using var root = new TempDirectory();
+            LoggingSetup.Configure(new HostRoot(root.Path));
+            LogManager.GetLogger("passthrough").Error("prepare failed for win11");
+            LogManager.Flush();
+
+            var buffer = new byte[65536];
+            var received = journald.Receive(buffer);
+            var entry = Encoding.UTF8.GetString(buffer, 0, received);
+
+            Assert.That(entry, Does.Contain("MESSAGE=prepare failed for win11\n"));
+            Assert.That(entry, Does.Contain("PRIORITY=3\n"));
+            Assert.That(entry, Does.Contain("SYSLOG_IDENTIFIER=passthrough\n"));
+        }
+        finally
+        {
+            File.Delete(JournalSocket);
+            if (createdDirectory)
+            {
+                Directory.Delete(directory);
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+using NUnit.Framework;
+using Passthrough.Errors;
+using Passthrough.Rom;
+using Passthrough.Testing;
+
+namespace Passthrough.Tests.Rom;
+
+public class RomParserTests
+{
+    [Test]
+    public void I_can_read_every_field_of_a_legacy_only_rom()
+    {
+        var rom = RomParser.Parse(RomImageBuilder.LegacyOnly());
+
+        Assert.That(rom.HeaderBytes, Is.Zero);
+        Assert.That(rom.Size, Is.EqualTo(32768));
+        var image = rom.Images.Single();
+        Assert.That(image.Offset, Is.Zero);
+        Assert.That(image.PcirOffset, Is.EqualTo(0x190));
+        Assert.That(image.CodeType, Is.EqualTo(RomCodeType.X86));
+        Assert.That(image.CodeTypeName, Is.EqualTo("x86 PC-AT"));
+        Assert.That(image.VendorIdText, Is.EqualTo("1002"));
+        Assert.That(image.DeviceIdText, Is.EqualTo("744c"));
+        Assert.That(image.ClassCodeText, Is.EqualTo("030000"));
+        Assert.That(image.Length, Is.EqualTo(32768));
+        Assert.That(image.CodeRevision, Is.EqualTo(1));
+        Assert.That(image.PcirRevision, Is.EqualTo(3));
+        Assert.That(image.Last, Is.True);
+        Assert.That(image.ChecksumOk, Is.True);
+        Assert.That(image.Efi, Is.Null);
+        Assert.That(rom.UefiCapable, Is.False);
+        Assert.That(rom.Findings.Select(f => f.Code), Is.EqualTo(new[] { "no-uefi" }));
+        Assert.That(rom.Findings[0].Message, Does.Contain("OVMF"));
+    }
+
+    [Test]
+    public void I_can_see_that_a_legacy_plus_efi_rom_is_uefi_capable()
+    {
+        var rom = RomParser.Parse(RomImageBuilder.LegacyAndEfi());
+
+        Assert.That(rom.Images.Select(i => (i.Offset, i.CodeType, i.Last)), Is.EqualTo(new[]
+        {
+            (0, RomCodeType.X86, false),
+            (32768, RomCodeType.Efi, true),
+        }));
+        var efi = rom.Images[1].Efi!;
+        Assert.That(efi.SignatureValid, Is.True);
+        Assert.That(efi.SubsystemName, Is.EqualTo("Boot Service Driver"));
+        Assert.That(efi.MachineName, Is.EqualTo("x64"));
+        Assert.That(efi.CompressionName, Is.EqualTo("EFI compression"));
+        Assert.That(rom.Images[1].ChecksumOk, Is.Null, "EFI images carry no legacy checksum");
+        Assert.That(rom.UefiCapable, Is.True);
+        Assert.That(rom.Findings, Is.Empty);
+        Assert.That(rom.HasWarnings, Is.False);
+    }
+
+    [TestCase(0x21C)]
+    [TestCase(0x600)]
+    [TestCase(7)]
+    public void I_get_the_header_size_when_a_flash_tool_header_comes_before_the_first_image(int header)
+    {
+        var rom = RomParser.Parse(RomImageBuilder.WithVendorHeader(header));
+
+        Assert.That(rom.HeaderBytes, Is.EqualTo(header));
+        Assert.That(rom.Images.Select(i => i.Offset), Is.EqualTo(new[] { header, header + 32768 }));
+        Assert.That(rom.UefiCapable, Is.True);
+        var finding = rom.Findings.Single(f => f.Code == "header");
+        Assert.That(finding.Severity, Is.EqualTo(RomFindingSeverity.Warning));
+        Assert.That(finding.Remedy, Does.Contain("rom fix"));
+        Assert.That(rom.ImagesLength, Is.EqualTo(32768 + 16384));
+    }
+
+    [Test]
+    public void I_get_a_checksum_warning_for_a_damaged_legacy_image()
+    {
+        var bytes = new RomImageBuilder()
+            .Add(RomImageSpec.Legacy with { GoodChecksum = false })
+            .Add(RomImageSpec.Efi)
+            .Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.Images[0].ChecksumOk, Is.False);
+        var finding = rom.Findings.Single(f => f.Code == "checksum");
+        Assert.That(finding.Message, Does.Contain("0x0").And.Contain("checksum"));
+        Assert.That(rom.HasWarnings, Is.True);
+    }
+
+    [Test]
+    public void I_can_tell_whether_a_rom_is_for_my_card()
+    {
+        var rom = RomParser.Parse(RomImageBuilder.LegacyAndEfi(0x10de, 0x2204));
+
+        Assert.That(rom.MatchesDevice(0x10de, 0x2204), Is.True);
+        Assert.That(rom.MatchesDevice(0x1002, 0x744c), Is.False, "wrong vendor and device");
+        Assert.That(rom.MatchesDevice(0x10de, 0x2206), Is.False, "same vendor, other device");
+    }
+
+    [Test]
+    public void A_rom_matches_a_device_named_in_its_device_list()
+    {
+        var bytes = new RomImageBuilder()
+            .Add(RomImageSpec.Legacy with { DeviceList = [0x744c, 0x7448] })
+            .Add(RomImageSpec.Efi)
+            .Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.Images[0].DeviceList, Is.EqualTo(new[] { 0x744c, 0x7448 }));
+        Assert.That(rom.MatchesDevice(0x1002, 0x7448), Is.True);
+    }
+
+    [Test]
+    public void I_get_told_when_no_image_is_marked_last()
+    {
+        var bytes = new RomImageBuilder().Add(RomImageSpec.Legacy with { Last = false }).Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.Findings.Select(f => f.Code), Does.Contain("no-last-image"));
+    }
+
+    [Test]
+    public void I_get_told_about_bytes_after_the_last_image()
+    {
+        var rom = RomParser.Parse(new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Trailing(1000).Build());
+
+        var finding = rom.Findings.Single(f => f.Code == "trailing-data");
+        Assert.That(finding.Severity, Is.EqualTo(RomFindingSeverity.Info));
+        Assert.That(finding.Message, Does.Contain("1000 bytes").And.Contain("0xc000"));
+    }
+
+    [Test]
+    public void I_get_a_warning_for_an_efi_image_without_the_efi_signature()
+    {
+        var rom = RomParser.Parse(new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi with { EfiSignature = false }).Build());
+
+        Assert.That(rom.UefiCapable, Is.False);
+        Assert.That(rom.Findings.Select(f => f.Code), Does.Contain("efi-signature").And.Contain("no-uefi"));
+    }
+
+    [Test]
+    public void Code_types_without_a_name_are_named_by_number()
+    {
+        var rom = RomParser.Parse(new RomImageBuilder().Add(RomImageSpec.Legacy with { CodeType = 0x70 }).Build());
+
+        Assert.That(rom.Images[0].CodeTypeName, Is.EqualTo("type 112"));
+        Assert.That(rom.Images[0].ChecksumOk, Is.Null);
+    }
+
+    [Test]
+    public void I_get_an_error_for_an_empty_file()
+    {
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse([]));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("empty").And.Contain("offset 0x0"));
+    }
+
+    [Test]
+    public void I_get_an_error_for_random_bytes()
+    {
+        var random = new byte[4096];
+        new Random(42).NextBytes(random);
+        random[0] = 0;
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(random));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("offset 0x"));
+    }
+
+    [Test]
+    public void I_get_an_error_naming_the_offset_when_an_image_runs_past_the_end_of_the_file()
+    {
+        var whole = RomImageBuilder.LegacyAndEfi();
+        var truncated = whole[..(32768 + 4096)];
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(truncated));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("offset 0x8000").And.Contain("past the end"));
+        Assert.That(e.Remedy, Does.Contain("truncated"));
+    }
+
+    [Test]
+    public void I_get_an_error_naming_the_offset_when_the_image_length_is_too_large()
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.LegacyOnly(), 0x190 + 0x10, 0x400);
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(bytes));
+
+        Assert.That(e!.Message, Does.Contain("offset 0x0").And.Contain("524288 bytes").And.Contain("past the end"));
+    }
+
+    [Test]
+    public void I_get_an_error_naming_the_offset_when_the_pcir_pointer_points_outside_the_file()
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.LegacyOnly(), 0x18, 0xFFF0);
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(bytes));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("PCIR pointer").And.Contain("offset 0x0").And.Contain("outside the file"));
+    }
+
+    [Test]
+    public void I_get_an_error_naming_the_offset_when_the_pcir_structure_lies_outside_its_image()
+    {
+        // A 2-block image with its PCIR across the first block's end, then told it is 1 block long.
+        var built = new RomImageBuilder().Add(RomImageSpec.Legacy with { Blocks = 2, PcirOffset = 0x1F0 }).Build();
+        var bytes = RomBytes.WithU16(built, 0x1F0 + 0x10, 1);
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(bytes));
+
+        Assert.That(e!.Message, Does.Contain("offset 0x0").And.Contain("outside the image"));
+    }
+
+    [Test]
+    public void I_get_an_error_naming_the_offset_when_a_second_image_is_damaged()
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.LegacyAndEfi(), 32768 + 0x18, 0x3000);
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(bytes));
+
+        Assert.That(e!.Message, Does.Contain("offset 0x8000").And.Contain("no PCIR structure"));
+    }
+
+    [Test]
+    public void I_am_warned_when_what_looks_like_a_header_holds_a_damaged_image()
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x18, 0xFFF0);
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.HeaderBytes, Is.EqualTo(0x21C + 32768), "only the EFI image is valid");
+        Assert.That(rom.DamagedSignatureOffset, Is.EqualTo(0x21C));
+        Assert.That(rom.Findings.Single(f => f.Code == "damaged-image").Message, Does.Contain("0x21c"));
+    }
+}
