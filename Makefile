@@ -20,7 +20,7 @@ build:
 	@test -x $(BIN) && echo "built $(BIN)"
 
 test: build
-	@mkdir -p $(ART)/test
+	@rm -rf $(ART)/test; mkdir -p $(ART)/test
 	$(DOTNET) build Passthrough.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test Passthrough.sln -c $(CONFIG) --no-build --nologo \
 	  --logger "trx" --results-directory $(ART)/test 2>&1 | tee $(ART)/test/output.log; \
