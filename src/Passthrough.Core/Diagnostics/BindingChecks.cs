@@ -110,17 +110,21 @@ internal static class BindingChecks
         // A blacklist that hides the host's own GPU or sound (seed 000: amdgpu and snd_hda_intel blacklisted).
         var blacklisted = e.Modprobe.Blacklisted().ToList();
         var hostGpus = e.Host.Gpus.Where(g => !targets.Any(t => t.Slot == g.Slot)).ToList();
-        foreach (var (module, where, text) in blacklisted)
+        foreach (var gpu in hostGpus)
         {
-            var hidden = hostGpus.Where(g => g.Display.VendorId is int v && VendorDrivers.TryGetValue(v, out var drivers) && drivers.Contains(module)).ToList();
-            if (hidden.Count > 0)
+            var hits = blacklisted.Where(b => gpu.Display.VendorId is int v && VendorDrivers.TryGetValue(v, out var drivers) && drivers.Contains(b.Module)).ToList();
+            if (hits.Count > 0)
             {
                 any = true;
-                yield return F(id, Severity.Error, hidden[0].Slot.ToString(),
-                    $"'{text}' keeps {module} away from the host's own GPU too: {string.Join(", ", hidden.Select(g => Describe(g.Display)))}.",
-                    [$"{where}: {text}"], "Remove the blacklist and bind only the passed card to vfio-pci by address (driver_override) or with softdep so vfio-pci loads first.");
+                yield return F(id, Severity.Error, gpu.Slot.ToString(),
+                    $"{string.Join(", ", hits.Select(h => $"'{h.Text}'"))} keep{(hits.Count == 1 ? "s" : string.Empty)} the driver away from the host's own GPU too: {Describe(gpu.Display)}.",
+                    hits.Select(h => $"{h.Where}: {h.Text}"), "Remove the blacklist and bind only the passed card to vfio-pci by address (driver_override) or with softdep so vfio-pci loads first.");
             }
-            else if (module == "snd_hda_intel")
+        }
+
+        foreach (var (module, where, text) in blacklisted)
+        {
+            if (module == "snd_hda_intel")
             {
                 var audio = e.Host.Functions.Where(f => f.Class is { BaseClass: 0x04, SubClass: 0x03 } && !targetAddresses.Contains(f.Address)).ToList();
                 if (audio.Count > 0)

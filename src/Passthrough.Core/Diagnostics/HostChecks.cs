@@ -77,6 +77,12 @@ internal static class HostChecks
             yield break;
         }
 
+        if (!e.Host.HasIommuGroups)
+        {
+            yield return F(id, Severity.Info, null, "Interrupt remapping comes with the IOMMU, which is off (see iommu-enabled).", [], null);
+            yield break;
+        }
+
         var seen = log.Lines.Where(l => RemappingLines.Any(r => l.Message.Contains(r, StringComparison.Ordinal))).ToList();
         if (seen.Count > 0)
         {
@@ -222,7 +228,7 @@ internal static class HostChecks
         if (!pt)
         {
             yield return F(id, Severity.Info, null, "iommu=pt is not set: host devices use translated DMA (safe, slightly slower); it makes no difference to the VM's GPU.",
-                evidence.Count > 0 ? evidence : ["/proc/cmdline: " + cmd.Text], "Optional: add iommu=pt.");
+                evidence.Count > 0 ? evidence : ["/proc/cmdline: no iommu arguments"], "Optional: add iommu=pt.");
             yield break;
         }
 

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using Passthrough.Cli.Rendering;
+using Passthrough.Diagnostics;
+using Passthrough.Domain;
+using Passthrough.Errors;
+using Passthrough.Pci;
+using Passthrough.Processes;
+using Passthrough.Sysfs;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>`passthrough doctor [--slot SLOT | --vm NAME | --xml FILE] [--json]`: readiness findings with evidence and remedies.</summary>
+internal sealed class DoctorVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var slot = new Option<string?>("--slot") { Description = "Check only this GPU (e.g. 0000:03:00).", HelpName = "SLOT" };
+        var vm = new Option<string?>("--vm") { Description = "Check a VM's devices and ROM files (domain XML from `virsh dumpxml NAME`).", HelpName = "NAME" };
+        var xml = new Option<string?>("--xml") { Description = "Check the devices and ROM files of this domain XML file.", HelpName = "FILE" };
+        var json = GlobalOptions.Json();
+        var command = new Command("doctor", "Check that this host is ready for GPU passthrough: each finding with what was seen and what to do.") { slot, vm, xml, json };
+        command.Validators.Add(r =>
+        {
+            if (new[] { r.GetValue(slot), r.GetValue(vm), r.GetValue(xml) }.Count(v => v is not null) > 1)
+            {
+                r.AddError("Give one of --slot, --vm, --xml.");
+            }
+        });
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            var host = new SysfsHostReader(root).Read();
+            var collector = new HostEvidenceCollector(root);
+            var evidence = collector.Collect(host);
+
+            if (result.GetValue(slot) is string slotText)
+            {
+                var s = PciSlot.ParseLenient(slotText);
+                _ = host.Gpu(s); // the library's error when nothing is there
+                evidence = evidence with { TargetSlots = new HashSet<PciSlot> { s } };
+            }
+
+            (string Text, string Source)? domain = null;
+            if (result.GetValue(xml) is string file)
+            {
+                domain = (ReadXml(file), file);
+            }
+            else if (result.GetValue(vm) is string name)
+            {
+                domain = (await DumpXmlAsync(context, name, cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
+            }
+
+            if (domain is { } d)
+            {
+                var facts = collector.WithRomCheck(VmDefinition.Parse(d.Text, d.Source));
+                var lint = DomainLint.Run(DomainDocument.Parse(d.Text, d.Source), new LintInputs { Host = host, Rom = path => RomFacts.Read(root, path) });
+                evidence = evidence with
+                {
+                    Vm = facts,
+                    TargetSlots = facts.HostDevices.Select(a => a.Slot).ToHashSet(),
+                    ExtraFindings = [.. lint.Where(l => l.Id != "rom-missing").Select(ToFinding)], // rom-file covers it
+                };
+            }
+
+            var report = Doctor.Run(evidence);
+            if (result.GetValue(json))
+            {
+                Json.Write(context.Out, new { findings = report.Findings });
+            }
+            else
+            {
+                FindingsView.Write(context.Console, report);
+            }
+
+            return report.HasErrors ? PassthroughCli.Failed : PassthroughCli.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>A domain lint finding as a doctor finding; the lint id stays the id.</summary>
+    private static Finding ToFinding(LintFinding l) => new(
+        l.Id,
+        l.Severity switch { LintSeverity.Error => Severity.Error, LintSeverity.Warning => Severity.Warning, _ => Severity.Info },
+        null,
+        l.Message,
+        ["domain XML lint"],
+        l.Remedy);
+
+    private static string ReadXml(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw PassthroughException.Input($"--xml {file}: cannot read it ({e.Message}).", "Give a readable domain XML file (`virsh dumpxml NAME > vm.xml`).", e);
+        }
+    }
+
+    internal static async Task<string> DumpXmlAsync(CliContext context, string name, CancellationToken cancellationToken)
+    {
+        var options = new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) };
+        if (context.Environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var uri))
+        {
+            options = options with { Environment = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = uri } };
+        }
+
+        var run = await context.Runner.RunAsync("virsh", ["dumpxml", name], options, cancellationToken).ConfigureAwait(false);
+        if (!run.Succeeded)
+        {
+            throw PassthroughException.Input(
+                $"`virsh dumpxml {name}` failed: {run.Stderr.Trim().Split('\n')[0]}",
+                "Check the name with `virsh list --all` (as root for qemu:///system), or give the file with --xml.");
+        }
+
+        return run.Stdout;
+    }
+}
