@@ -18,8 +18,8 @@ namespace Passthrough.Testing;
 ///     .WriteTo(dir);                                 // or .ToCapture() for the committed text
 /// </code>
 /// Each function gets sys/devices/pci0000:00/[bridges/]ADDRESS with vendor, device, subsystem_*, class,
-/// revision, irq and resource (lspci needs them), driver_override "(null)", reset_method (default "flr bus" with FLR, "bus"
-/// without; "" = no file), boot_vga (VGA class only), rom (display class by default), sriov_* files,
+/// revision, irq and resource (lspci needs them), driver_override "(null)", reset_method (default as the kernel's: "flr" with FLR, plus "bus"
+/// when alone on its bus; "" = no file), boot_vga (VGA class only), rom (display class by default), sriov_* files,
 /// a binary config (4096 bytes by default; 256 = conventional PCI, 64 = what non-root reads) with header
 /// type and multifunction bit (set when a slot has several functions), capability list, PCIe capability
 /// (Device Capabilities bit 28 = FLR) and extended capabilities ACS, SR-IOV, Resizable BAR as asked; the
@@ -181,6 +181,7 @@ public sealed class HostTreeBuilder
             Add(new CaptureDirectory($"sys/bus/pci/drivers/{driver}"));
         }
 
+        var busCounts = all.GroupBy(f => (f.Address.Domain, f.Address.Bus)).ToDictionary(g => g.Key, g => g.Count());
         var groups = new SortedSet<int>();
         foreach (var f in all)
         {
@@ -198,7 +199,7 @@ public sealed class HostTreeBuilder
             Text(Add, dir, "driver_override", f.DriverOverride ?? "(null)");
             // One unassigned BAR line: lspci insists on the file; the kernel writes 13 (17 for bridges).
             Text(Add, dir, "resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000");
-            var reset = f.ResetMethods ?? (f.IsBridge ? string.Empty : f.Flr ? "flr bus" : "bus");
+            var reset = f.ResetMethods ?? DefaultResetMethods(f, busCounts);
             if (reset.Length > 0)
             {
                 Text(Add, dir, "reset_method", reset);
@@ -299,6 +300,19 @@ public sealed class HostTreeBuilder
             """));
     }
 
+    /// <summary>What the kernel offers (drivers/pci/pci.c): "flr" with FLR; "bus" (secondary bus reset) only for a
+    /// function alone on a bus below a bridge, so never for the functions of a multifunction GPU.</summary>
+    private static string DefaultResetMethods(FunctionSpec f, Dictionary<(int, int), int> busCounts)
+    {
+        if (f.IsBridge)
+        {
+            return string.Empty;
+        }
+
+        var bus = f.Bus.HasBridge && busCounts[(f.Address.Domain, f.Address.Bus)] == 1;
+        return string.Join(' ', new[] { f.Flr ? "flr" : null, bus ? "bus" : null }.OfType<string>());
+    }
+
     private static void Text(Action<CaptureEntry> add, string dir, string name, string value) =>
         add(CaptureFile.Text($"{dir}/{name}", value + "\n"));
 
@@ -395,6 +409,8 @@ public sealed class HostTreeBuilder
         }
 
         internal IReadOnlyList<FunctionSpec> Functions => _functions;
+
+        internal bool HasBridge => _bridge is not null;
 
         private static (int, int) Ids(string ids)
         {

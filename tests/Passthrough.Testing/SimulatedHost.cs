@@ -167,8 +167,10 @@ public sealed class SimulatedHost : IDisposable
 
     public string Read(string relative) => File.ReadAllText(Path.Join(Root, relative)).Trim();
 
-    /// <summary>Everything under sys/ and proc/modules: paths with file contents and link targets.</summary>
-    public string Snapshot() => TreeSnapshot.Take(Path.Join(Root, "sys")) + TreeSnapshot.Take(Path.Join(Root, "proc", "modules"));
+    /// <summary>Everything under sys/ (paths with file contents and link targets) and the loaded modules (their order does not matter).</summary>
+    public string Snapshot() =>
+        TreeSnapshot.Take(Path.Join(Root, "sys"))
+        + "modules: " + string.Join(' ', File.ReadAllLines(Path.Join(Root, "proc", "modules")).Select(l => l.Split(' ')[0]).Order(StringComparer.Ordinal)) + "\n";
 
     public void Dispose() => _dir.Dispose();
 }

@@ -123,6 +123,12 @@ public sealed class HookInstaller
             }
         }
 
+        if (new FileInfo(target).LinkTarget is not null)
+        {
+            // Recorded above; the hook must be a regular file, not written through someone's link.
+            File.Delete(target);
+        }
+
         AtomicFile.WriteText(target, script, mode: Executable);
         return new HookInstallResult(target, binary, backedUp, replaced, updated);
     }
@@ -197,15 +203,20 @@ public sealed class HookInstaller
     {
         var info = new FileInfo(target);
         var isSymlink = info.LinkTarget is not null;
-        var exists = File.Exists(target);
         var legacy = File.Exists(_root.Path(LegacyQemuHook));
-        if (!exists)
+        if (isSymlink)
         {
-            return new HookFileState(target, false, isSymlink, false, false, false, null, false, null, legacy);
+            // Ours is always a regular file; a link (even a dangling one) is someone else's.
+            return new HookFileState(target, true, true, false, false, false, null, false, null, legacy);
+        }
+
+        if (!File.Exists(target))
+        {
+            return new HookFileState(target, false, false, false, false, false, null, false, null, legacy);
         }
 
         var text = File.ReadAllText(target);
-        var ours = !isSymlink && HookScript.IsOurs(text);
+        var ours = HookScript.IsOurs(text);
         var mode = File.GetUnixFileMode(target);
         // libvirt's daemon runs hooks as root: the owner's execute bit is what counts (virFileIsExecutable).
         var executable = (mode & UnixFileMode.UserExecute) != 0;
@@ -213,7 +224,7 @@ public sealed class HookInstaller
         var current = binary is not null && Path.IsPathRooted(binary) && text == HookScript.Render(binary);
         var binaryRuns = binary is not null && Path.IsPathRooted(binary) && File.Exists(_root.Path(binary))
             && (File.GetUnixFileMode(_root.Path(binary)) & UnixFileMode.UserExecute) != 0;
-        return new HookFileState(target, true, isSymlink, ours, executable, current, binary, binaryRuns, info.LastWriteTimeUtc, legacy);
+        return new HookFileState(target, true, false, ours, executable, current, binary, binaryRuns, info.LastWriteTimeUtc, legacy);
     }
 
     private HookInstallRecord ReadRecord()

@@ -6,6 +6,7 @@ using Passthrough.Errors;
 using Passthrough.Files;
 using Passthrough.Libvirt;
 using Passthrough.Pci;
+using Passthrough.Rom;
 using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
@@ -313,15 +314,24 @@ internal static class RomFacts
             return new RomFileFacts(false, false, null);
         }
 
+        byte[] bytes;
         try
         {
-            using var stream = File.OpenRead(full);
-            _ = stream.ReadByte();
-            return new RomFileFacts(true, true, null);
+            bytes = File.ReadAllBytes(full);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new RomFileFacts(true, false, null, e.Message);
+        }
+
+        try
+        {
+            var rom = RomParser.Parse(bytes);
+            return new RomFileFacts(true, true, rom.UefiCapable, rom.UefiCapable ? null : $"{rom.Images.Count} image(s), none EFI");
+        }
+        catch (PassthroughException e)
+        {
+            return new RomFileFacts(true, true, false, "not a PCI option ROM: " + e.Message);
         }
     }
 }

@@ -138,6 +138,10 @@ public sealed record VbiosImage
     /// <summary>Bytes before the first image (a flash tool's header); 0 for a plain ROM.</summary>
     public required int HeaderBytes { get; init; }
 
+    /// <summary>A 0x55AA signature inside the header whose PCIR is broken: maybe a damaged image, so
+    /// the header must not be cut off blindly. Null when there is none.</summary>
+    public int? DamagedSignatureOffset { get; init; }
+
     public required IReadOnlyList<RomImage> Images { get; init; }
 
     public required IReadOnlyList<RomFinding> Findings { get; init; }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Passthrough.Errors;
 
 namespace Passthrough.Rom;
@@ -36,9 +38,18 @@ public static class RomParser
             throw Bad("The ROM file is empty (offset 0x0).", "Dump the ROM again (`passthrough rom dump SLOT -o FILE`) or download it again.");
         }
 
-        var first = FindFirstImage(bytes);
+        var (first, straySignature) = FindFirstImage(bytes);
         var images = new List<RomImage>();
         var findings = new List<RomFinding>();
+        if (straySignature is int stray)
+        {
+            findings.Add(new RomFinding(
+                "damaged-image",
+                RomFindingSeverity.Warning,
+                $"The ROM signature at 0x{stray:x}, before the first valid image at 0x{first:x}, has no valid PCIR structure: it may be a damaged image rather than part of a header.",
+                "Dump or download the ROM again; do not cut this part off."));
+        }
+
         if (first > 0)
         {
             findings.Add(new RomFinding(
@@ -85,6 +96,7 @@ public static class RomParser
         {
             Size = bytes.Length,
             HeaderBytes = first,
+            DamagedSignatureOffset = straySignature,
             Images = images,
             Findings = findings,
         };
@@ -94,11 +106,11 @@ public static class RomParser
     /// Offset 0 when the file starts with the ROM signature (then it must be a valid image);
     /// otherwise the first offset with the signature and a PCIR structure where its pointer says.
     /// </summary>
-    private static int FindFirstImage(ReadOnlySpan<byte> bytes)
+    private static (int First, int? StraySignature) FindFirstImage(ReadOnlySpan<byte> bytes)
     {
         if (bytes.StartsWith(RomSignature))
         {
-            return 0;
+            return (0, null);
         }
 
         var position = 0;
@@ -115,7 +127,7 @@ public static class RomParser
             firstSignature ??= candidate;
             if (LooksLikeImage(bytes, candidate))
             {
-                return candidate;
+                return (candidate, firstSignature < candidate ? firstSignature : null);
             }
 
             position = candidate + 1;
@@ -251,30 +263,37 @@ public static class RomParser
     /// </summary>
     private static bool ChecksumOk(ReadOnlySpan<byte> image)
     {
-        byte sum = 0;
-        foreach (var b in image)
-        {
-            sum += b;
-        }
-
-        if (sum == 0)
+        if (Sum(image) == 0)
         {
             return true;
         }
 
         var initialization = image[2] * BlockSize;
-        if (initialization == 0 || initialization >= image.Length)
+        return initialization > 0 && initialization < image.Length && Sum(image[..initialization]) == 0;
+    }
+
+    /// <summary>Byte sum modulo 256; byte lanes wrap the same way, so vectors add it 16-64 bytes at a time.</summary>
+    private static byte Sum(ReadOnlySpan<byte> bytes)
+    {
+        var lanes = Vector<byte>.Zero;
+        var vectors = MemoryMarshal.Cast<byte, Vector<byte>>(bytes);
+        foreach (var v in vectors)
         {
-            return false;
+            lanes += v;
         }
 
-        sum = 0;
-        foreach (var b in image[..initialization])
+        byte sum = 0;
+        for (var i = 0; i < Vector<byte>.Count; i++)
+        {
+            sum += lanes[i];
+        }
+
+        foreach (var b in bytes[(vectors.Length * Vector<byte>.Count)..])
         {
             sum += b;
         }
 
-        return sum == 0;
+        return sum;
     }
 
     private static EfiImageHeader EfiHeader(ReadOnlySpan<byte> image) =>

@@ -225,4 +225,16 @@ public class RomParserTests
 
         Assert.That(e!.Message, Does.Contain("offset 0x8000").And.Contain("no PCIR structure"));
     }
+
+    [Test]
+    public void I_am_warned_when_what_looks_like_a_header_holds_a_damaged_image()
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x18, 0xFFF0);
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.HeaderBytes, Is.EqualTo(0x21C + 32768), "only the EFI image is valid");
+        Assert.That(rom.DamagedSignatureOffset, Is.EqualTo(0x21C));
+        Assert.That(rom.Findings.Single(f => f.Code == "damaged-image").Message, Does.Contain("0x21c"));
+    }
 }

@@ -1,0 +1,315 @@
+using System.Text.Json;
+using NUnit.Framework;
+using Passthrough.Testing;
+
+namespace Passthrough.Tests.Xml;
+
+/// <summary>A host tree laid out like sysfs, built by hand for the xml verbs (functions, drivers, groups, cpuinfo).</summary>
+internal static class SmallHost
+{
+    /// <summary>Adds one PCI function: class like "0x030000", driver or null, IOMMU group.</summary>
+    public static void Function(string root, string address, string pciClass, string? driver, int group)
+    {
+        var dir = Path.Join(root, "sys", "bus", "pci", "devices", address);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Join(dir, "class"), pciClass + "\n");
+        File.WriteAllText(Path.Join(dir, "vendor"), "0x1002\n");
+        File.WriteAllText(Path.Join(dir, "device"), "0x744c\n");
+        var groupDir = Path.Join(root, "sys", "kernel", "iommu_groups", group.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(Path.Join(groupDir, "devices"));
+        File.WriteAllText(Path.Join(groupDir, "type"), "DMA\n");
+        File.CreateSymbolicLink(Path.Join(groupDir, "devices", address), dir);
+        File.CreateSymbolicLink(Path.Join(dir, "iommu_group"), groupDir);
+        if (driver is not null)
+        {
+            var driverDir = Path.Join(root, "sys", "bus", "pci", "drivers", driver);
+            Directory.CreateDirectory(driverDir);
+            File.CreateSymbolicLink(Path.Join(dir, "driver"), driverDir);
+        }
+    }
+
+    public static void AmdWithSmt(string root)
+    {
+        Directory.CreateDirectory(Path.Join(root, "proc"));
+        File.WriteAllText(Path.Join(root, "proc", "cpuinfo"), "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD Ryzen 9 9950X3D\nsiblings\t: 32\ncpu cores\t: 16\nflags\t\t: fpu svm topoext\n\n");
+    }
+
+    /// <summary>A GPU at 03:00 (VGA + HDMI audio) in group 14, both on vfio-pci, and a SATA controller in group 15.</summary>
+    public static TempDirectory Workstation()
+    {
+        var root = new TempDirectory("xml-host");
+        Function(root.Path, "0000:03:00.0", "0x030000", "vfio-pci", 14);
+        Function(root.Path, "0000:03:00.1", "0x040300", "vfio-pci", 14);
+        Function(root.Path, "0000:05:00.0", "0x010601", "ahci", 15);
+        AmdWithSmt(root.Path);
+        return root;
+    }
+
+    /// <summary>A minimal PCI option ROM: one image, EFI or legacy x86.</summary>
+    public static byte[] Rom(bool efi)
+    {
+        var rom = new byte[512];
+        rom[0] = 0x55;
+        rom[1] = 0xAA;
+        rom[2] = 1;
+        if (efi)
+        {
+            rom[4] = 0xF1;
+            rom[5] = 0x0E;
+            rom[8] = 10; // EFI boot service driver
+            rom[0xA] = 0x64;
+            rom[0xB] = 0x86; // x64
+            rom[0x16] = 0x60;
+        }
+
+        rom[0x18] = 0x40;
+        "PCIR"u8.CopyTo(rom.AsSpan(0x40));
+        rom[0x44] = 0x02;
+        rom[0x45] = 0x10;
+        rom[0x46] = 0x4c;
+        rom[0x47] = 0x74;
+        rom[0x4A] = 0x18;
+        rom[0x4F] = 0x03; // class: display
+        rom[0x50] = 1;
+        rom[0x54] = (byte)(efi ? 3 : 0);
+        rom[0x55] = 0x80;
+        return rom;
+    }
+}
+
+public class XmlVerbTests
+{
+    private static string Golden(string name) => Path.Join(RepoPaths.Fixtures, "domains", "golden", name);
+
+    private static string Corpus(string name) => Path.Join(RepoPaths.Fixtures, "domains", "corpus", name);
+
+    [Test]
+    public void I_can_add_a_gpu_and_get_the_edited_xml_on_stdout()
+    {
+        var result = CliRun.Run("xml", "add-gpu", Golden("add-gpu-seed004-split.in.xml"), "--slot", "0000:01:00", "--functions", "0,1");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Is.EqualTo(File.ReadAllText(Golden("add-gpu-seed004-split.out.xml"))));
+    }
+
+    [Test]
+    public void I_can_pipe_a_domain_through_standard_input()
+    {
+        var result = CliRun.RunWith(File.ReadAllText(Golden("set-memballoon-none.in.xml")), null, "xml", "set", "-", "--memballoon", "none");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Is.EqualTo(File.ReadAllText(Golden("set-memballoon-none.out.xml"))));
+    }
+
+    [Test]
+    public void I_can_see_the_change_as_a_unified_diff()
+    {
+        var result = CliRun.Run("xml", "set", Golden("set-topoext.in.xml"), "--topoext", "on", "--diff");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Does.StartWith("--- "));
+        Assert.That(result.Stdout, Does.Contain("\n@@ -"));
+        Assert.That(result.Stdout, Does.Contain("\n+    <feature policy='require' name='topoext'/>\n"));
+        Assert.That(result.Stdout.Split('\n').Count(l => l.StartsWith('+') || l.StartsWith('-')), Is.EqualTo(3), "one added line plus the two file headers");
+    }
+
+    [Test]
+    public void I_can_edit_in_place_and_keep_a_backup()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Combine("vm.xml");
+        var original = File.ReadAllText(Golden("set-passthrough-mode.in.xml"));
+        File.WriteAllText(file, original);
+
+        var result = CliRun.Run("xml", "set", file, "--passthrough-mode", "dynamic", "--in-place");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(File.ReadAllText(file), Is.EqualTo(File.ReadAllText(Golden("set-passthrough-mode.out.xml"))));
+        Assert.That(File.ReadAllText(file + ".bak"), Is.EqualTo(original));
+        Assert.That(result.Stdout, Is.Empty);
+    }
+
+    [Test]
+    public void I_get_file_line_and_column_for_malformed_xml_and_nothing_is_written()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Combine("broken.xml");
+        File.WriteAllText(file, "<domain type='kvm'>\n  <name>x</name>\n  <devices>\n</domain>\n");
+
+        var result = CliRun.Run("xml", "set", file, "--smm", "on", "--in-place");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.StartWith($"passthrough: {file}:4:3: "));
+        Assert.That(result.Stderr, Does.Not.Contain("   at "));
+        Assert.That(File.Exists(file + ".bak"), Is.False);
+        Assert.That(Directory.GetFiles(dir.Path), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public void I_am_told_when_the_slot_is_not_on_this_host()
+    {
+        using var host = SmallHost.Workstation();
+
+        var result = CliRun.Run("--root", host.Path, "xml", "add-gpu", Corpus("minimal.xml"), "--slot", "0000:09:00");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("0000:09:00").And.Contain("passthrough list"));
+    }
+
+    [Test]
+    public void I_get_every_function_of_the_slot_from_the_host_when_i_do_not_list_them()
+    {
+        using var host = SmallHost.Workstation();
+
+        var result = CliRun.Run("--root", host.Path, "xml", "add-gpu", Golden("add-gpu-seed004-split.in.xml"), "--slot", "03:00");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Does.Contain("bus='0x03' slot='0x00' function='0x0'").And.Contain("bus='0x03' slot='0x00' function='0x1'"));
+    }
+
+    [Test]
+    public void I_am_told_when_the_rom_file_does_not_exist()
+    {
+        var result = CliRun.Run("xml", "add-gpu", Corpus("minimal.xml"), "--slot", "03:00", "--functions", "0", "--rom", "/no/such.rom");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("/no/such.rom"));
+    }
+
+    [Test]
+    public void I_am_told_when_the_file_is_not_a_domain()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Combine("net.xml");
+        File.WriteAllText(file, "<network>\n  <name>default</name>\n</network>\n");
+
+        var result = CliRun.Run("xml", "lint", file);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("not a libvirt <domain>"));
+    }
+
+    [Test]
+    public void I_can_define_the_edit_and_the_previous_definition_is_saved_first()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Combine("test.xml");
+        // test:///default starts with a domain named "test" (this UUID): edit a definition of it.
+        File.WriteAllText(file, File.ReadAllText(Corpus("minimal.xml")).Replace("<name>minimal</name>", "<name>test</name>\n  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>", StringComparison.Ordinal));
+        var backups = dir.Combine("backups");
+
+        var result = CliRun.Run("xml", "set", file, "--memballoon", "none", "--define", "--connect", "test:///default", "--backup-dir", backups);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("defined test on test:///default"));
+        var saved = Directory.GetFiles(backups);
+        Assert.That(saved, Has.Length.EqualTo(1));
+        Assert.That(File.ReadAllText(saved[0]), Does.Contain("<name>test</name>"));
+    }
+
+    [Test]
+    public void I_get_libvirts_reason_when_it_rejects_the_definition()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Combine("bad.xml");
+        File.WriteAllText(file, "<domain type='kvm'>\n  <name>bad</name>\n  <memory>1024</memory>\n  <os>\n    <type>hvm</type>\n  </os>\n  <devices>\n    <hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source><address type='pci' domain='0x0000' bus='0x00' slot='0x40' function='0x0'/></hostdev>\n  </devices>\n</domain>\n");
+
+        var result = CliRun.Run("xml", "set", file, "--smm", "on", "--define", "--connect", "test:///default", "--backup-dir", dir.Combine("b"));
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("rejected the edited domain bad"));
+    }
+
+    [Test]
+    public void Lint_finds_the_seed_004_mistakes()
+    {
+        var result = CliRun.Run("xml", "lint", Corpus("seed004-i440fx.xml"), "--json");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        using var json = JsonDocument.Parse(result.Stdout);
+        var findings = json.RootElement.GetProperty("findings").EnumerateArray().ToList();
+        Assert.That(findings.Select(f => f.GetProperty("id").GetString()), Does.Contain("pcie-on-i440fx"));
+        var first = findings.First(f => f.GetProperty("id").GetString() == "pcie-on-i440fx");
+        Assert.That(first.GetProperty("severity").GetString(), Is.EqualTo("error"));
+        Assert.That(first.GetProperty("remedy").GetString(), Does.Contain("q35"));
+        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "id", "severity", "message", "remedy" }));
+    }
+
+    [TestCase("seed004-config-a.xml", "split-functions")]
+    [TestCase("seed004-config-b.xml", "multifunction")]
+    [TestCase("linux-fedora-virtio.xml", null)]
+    public void Lint_tells_which_layout_of_seed_004_is_wrong(string file, string? id)
+    {
+        var result = CliRun.Run("xml", "lint", Corpus(file), "--json");
+
+        using var json = JsonDocument.Parse(result.Stdout);
+        var ids = json.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("id").GetString()).ToList();
+        if (id is null)
+        {
+            Assert.That(ids, Is.Empty);
+            Assert.That(result.ExitCode, Is.EqualTo(0));
+        }
+        else
+        {
+            Assert.That(ids, Does.Contain(id));
+            Assert.That(ids, Does.Not.Contain("pcie-on-i440fx"));
+        }
+    }
+
+    [Test]
+    public void Lint_says_the_group_is_not_viable_when_a_host_driver_holds_another_endpoint()
+    {
+        using var host = SmallHost.Workstation();
+        SmallHost.Function(host.Path, "0000:03:00.2", "0x0c0330", "xhci_hcd", 14);
+        using var dir = new TempDirectory();
+        var file = dir.Combine("vm.xml");
+        File.WriteAllText(file, File.ReadAllText(Golden("add-gpu-seed004-split.in.xml")).Replace("bus='0x01' slot='0x00' function", "bus='0x03' slot='0x00' function", StringComparison.Ordinal));
+
+        var result = CliRun.Run("--root", host.Path, "xml", "lint", file);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stdout, Does.Contain("group-not-viable").And.Contain("0000:03:00.2"));
+        Assert.That(result.Stdout, Does.Contain("amd-smt-topoext"));
+    }
+
+    [Test]
+    public void Lint_passes_a_viable_group_and_checks_the_rom_for_an_efi_image()
+    {
+        using var host = SmallHost.Workstation();
+        Directory.CreateDirectory(Path.Join(host.Path, "roms"));
+        File.WriteAllBytes(Path.Join(host.Path, "roms", "legacy.rom"), SmallHost.Rom(efi: false));
+        File.WriteAllBytes(Path.Join(host.Path, "roms", "efi.rom"), SmallHost.Rom(efi: true));
+        using var dir = new TempDirectory();
+        var text = File.ReadAllText(Corpus("single-gpu-passthrough.xml"));
+
+        string Lint(string rom)
+        {
+            var file = dir.Combine("vm.xml");
+            File.WriteAllText(file, text.Replace("/usr/share/vgabios/rx6800.rom", rom, StringComparison.Ordinal).Replace("function='0x2'", "function='0x0'", StringComparison.Ordinal));
+            return CliRun.Run("--root", host.Path, "xml", "lint", file).Stdout;
+        }
+
+        var missing = Lint("/roms/none.rom");
+        var legacy = Lint("/roms/legacy.rom");
+        var efi = Lint("/roms/efi.rom");
+
+        Assert.That(missing, Does.Contain("rom-missing"));
+        Assert.That(legacy, Does.Contain("rom-no-efi"));
+        Assert.That(efi, Does.Not.Contain("rom-"));
+        Assert.That(efi, Does.Not.Contain("group-not-viable"));
+    }
+
+    [Test]
+    public void Lint_warns_when_libvirt_manages_a_device_our_hook_binds()
+    {
+        var text = File.ReadAllText(Corpus("single-gpu-passthrough.xml")).Replace("managed='no'", "managed='yes'", StringComparison.Ordinal);
+        using var dir = new TempDirectory();
+        var file = dir.Combine("vm.xml");
+        File.WriteAllText(file, text);
+
+        var result = CliRun.Run("xml", "lint", file);
+
+        Assert.That(result.Stdout, Does.Contain("managed-while-hook-binds"));
+        Assert.That(result.Stdout, Does.Contain("--passthrough-mode single-gpu"));
+    }
+}
