@@ -31,6 +31,7 @@ demo: build
 	$(BIN) capture expand examples/hosts/workstation.host $(DEMO_ROOT)
 	@echo; echo "== passthrough --root $(DEMO_ROOT) list"; $(BIN) --root $(DEMO_ROOT) list
 	@echo; echo "== passthrough --root $(DEMO_ROOT) groups"; $(BIN) --root $(DEMO_ROOT) groups
+	@echo; echo "== passthrough --root $(DEMO_ROOT) doctor"; $(BIN) --root $(DEMO_ROOT) doctor || [ $$? -eq 1 ]
 
 format:
 	$(DOTNET) format Passthrough.sln --verify-no-changes -v quiet
