@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using Passthrough.Boot;
 using Passthrough.Diagnostics;
 using Passthrough.Host;
 using Passthrough.Logs;
 using Passthrough.Pci;
+using Passthrough.Setup;
 using Passthrough.Sysfs;
 
 namespace Passthrough.Diagnostics;
@@ -59,6 +61,7 @@ public sealed partial class HostEvidenceCollector
                 .Where(p => p.Item2 is not null)
                 .ToDictionary(p => p.b, p => p.Item2!.StartsWith('1'), StringComparer.Ordinal),
             IommufdDevice = File.Exists(_root.Path("/dev/iommu")),
+            Boot = BootloaderDetector.Detect(new BootFilesReader(_root).Read()),
         };
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
 using Passthrough.Processes;
@@ -39,24 +40,25 @@ internal sealed class DoctorVerb : IVerb
                 evidence = evidence with { TargetSlots = new HashSet<PciSlot> { s } };
             }
 
-            VmFacts? facts = null;
+            (string Text, string Source)? domain = null;
             if (result.GetValue(xml) is string file)
             {
-                facts = VmDefinition.Parse(ReadXml(file), file);
+                domain = (ReadXml(file), file);
             }
             else if (result.GetValue(vm) is string name)
             {
-                facts = VmDefinition.Parse(await DumpXmlAsync(context, name, cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
+                domain = (await DumpXmlAsync(context, name, cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
             }
 
-            if (facts is not null)
+            if (domain is { } d)
             {
-                facts = collector.WithRomCheck(facts);
+                var facts = collector.WithRomCheck(VmDefinition.Parse(d.Text, d.Source));
+                var lint = DomainLint.Run(DomainDocument.Parse(d.Text, d.Source), new LintInputs { Host = host, Rom = path => RomFacts.Read(root, path) });
                 evidence = evidence with
                 {
                     Vm = facts,
                     TargetSlots = facts.HostDevices.Select(a => a.Slot).ToHashSet(),
-                    ExtraFindings = [.. MissingDevices(facts, host)],
+                    ExtraFindings = [.. lint.Where(l => l.Id != "rom-missing").Select(ToFinding)], // rom-file covers it
                 };
             }
 
@@ -75,13 +77,14 @@ internal sealed class DoctorVerb : IVerb
         return command;
     }
 
-    /// <summary>Host devices the VM names that this host does not have (moved address, card removed).</summary>
-    private static IEnumerable<Finding> MissingDevices(VmFacts vm, Host.HostInventory host) =>
-        vm.HostDevices.Where(a => host.Find(a) is null).Select(a => new Finding(
-            "vm-devices", Severity.Error, a.ToString(),
-            $"VM {vm.Name} passes {a}, which this host does not have: the card moved address or is gone.",
-            [$"<hostdev><source><address .../></source></hostdev> for {a}"],
-            "Run `passthrough list` and fix the address in the VM (`virsh edit`), or compare `passthrough snapshot diff` with an older snapshot."));
+    /// <summary>A domain lint finding as a doctor finding; the lint id stays the id.</summary>
+    private static Finding ToFinding(LintFinding l) => new(
+        l.Id,
+        l.Severity switch { LintSeverity.Error => Severity.Error, LintSeverity.Warning => Severity.Warning, _ => Severity.Info },
+        null,
+        l.Message,
+        ["domain XML lint"],
+        l.Remedy);
 
     private static string ReadXml(string file)
     {

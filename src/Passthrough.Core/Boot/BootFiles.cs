@@ -45,7 +45,7 @@ public sealed class BootFiles
         .. BootloaderDetector.LimineConfigs, .. BootloaderDetector.SyslinuxConfigs,
         "/boot/refind_linux.conf", "/etc/kernelstub/configuration",
         "/etc/dracut.conf", "/etc/mkinitcpio.conf", "/etc/initramfs-tools/modules",
-        "/etc/libvirt/qemu.conf",
+        "/etc/libvirt/qemu.conf", "/boot/config/vfio-pci.cfg",
     ];
 
     /// <summary>Directories whose files (one level) are read.</summary>
@@ -59,7 +59,7 @@ public sealed class BootFiles
     /// <summary>Paths whose existence is evidence (programs, EFI binaries, markers).</summary>
     public static IReadOnlyList<string> WellKnownMarkers { get; } =
     [
-        "/run/ostree-booted", "/usr/bin/rpm-ostree", "/usr/bin/kernelstub",
+        "/run/ostree-booted", "/etc/unraid-version", "/usr/bin/rpm-ostree", "/usr/bin/kernelstub",
         "/usr/bin/grubby", "/usr/sbin/grubby", "/usr/sbin/update-grub", "/usr/bin/update-grub",
         "/usr/bin/grub-mkconfig", "/usr/sbin/grub-mkconfig", "/usr/bin/grub2-mkconfig", "/usr/sbin/grub2-mkconfig",
         "/usr/bin/kernel-install", "/usr/bin/bootctl",

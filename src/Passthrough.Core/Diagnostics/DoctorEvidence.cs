@@ -90,6 +90,9 @@ public sealed record DoctorEvidence
     /// <summary>/dev/iommu exists (iommufd, kernel 6.2+).</summary>
     public bool? IommufdDevice { get; init; }
 
+    /// <summary>The bootloader detected from the boot files; null when not looked at.</summary>
+    public Boot.BootSetup? Boot { get; init; }
+
     /// <summary>Restrict GPU checks to these slots (--slot, or the VM's devices).</summary>
     public IReadOnlySet<PciSlot>? TargetSlots { get; init; }
 

@@ -269,23 +269,21 @@ public class RomVerbTests
         return path;
     }
 
-    /// <summary>A small host tree: one GPU display function at 0000:03:00.0, optionally with a rom file.</summary>
+    /// <summary>A host tree (HostTreeBuilder) with the GPU at 0000:03:00.0 and its audio function; the GPU's rom file holds <paramref name="rom"/>, or is absent.</summary>
     private string HostWithGpu(string vendor, string device, byte[]? rom)
     {
-        var root = _dir.Combine("host-" + Guid.NewGuid().ToString("N")[..8]);
-        var deviceDir = Path.Join(root, "sys/devices/pci0000:00/0000:00:01.1/0000:03:00.0");
-        Directory.CreateDirectory(deviceDir);
-        File.WriteAllText(Path.Join(deviceDir, "vendor"), vendor + "\n");
-        File.WriteAllText(Path.Join(deviceDir, "device"), device + "\n");
-        File.WriteAllText(Path.Join(deviceDir, "class"), "0x030000\n");
+        var gpu = "/sys/devices/pci0000:03/0000:03:00.0";
+        var builder = new HostTreeBuilder()
+            .Amd()
+            .Function("0000:03:00.0", $"{vendor[2..]}:{device[2..]}", 0x030000, group: 19, rom: rom is not null)
+            .Function("0000:03:00.1", $"{vendor[2..]}:ab30", 0x040300, group: 20);
         if (rom is not null)
         {
-            File.WriteAllBytes(Path.Join(deviceDir, "rom"), rom);
+            builder.Bytes(gpu + "/rom", rom);
         }
 
-        var devices = Path.Join(root, "sys/bus/pci/devices");
-        Directory.CreateDirectory(devices);
-        File.CreateSymbolicLink(Path.Join(devices, "0000:03:00.0"), "../../../devices/pci0000:00/0000:00:01.1/0000:03:00.0");
+        var root = _dir.Combine("host-" + Guid.NewGuid().ToString("N")[..8]);
+        builder.WriteTo(root);
         Directory.CreateDirectory(Path.Join(root, "etc"));
         return root;
     }

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Passthrough.Errors;
+using Passthrough.Files;
+using Passthrough.Processes;
+using Passthrough.Systemd;
+
+namespace Passthrough.Setup;
+
+/// <summary>One file in a backup: where it lives on the host, whether it existed, and its hashes.</summary>
+public sealed record BackupEntry(string Path, bool Existed, string? Sha256Before, string? Sha256After);
+
+/// <summary>The manifest of one apply, ROOT/var/lib/passthrough/backups/TIMESTAMP/manifest.json.</summary>
+public sealed record BackupManifest
+{
+    public required string Timestamp { get; init; }
+
+    public required string Mode { get; init; }
+
+    public IReadOnlyList<BackupEntry> Files { get; init; } = [];
+
+    public IReadOnlyList<string> UnitsEnabled { get; init; } = [];
+
+    public IReadOnlyList<SavedCommand> Regeneration { get; init; } = [];
+
+    public IReadOnlyList<SavedCommand> Undo { get; init; } = [];
+
+    public bool Undone { get; init; }
+}
+
+/// <summary>A command as stored in a manifest.</summary>
+public sealed record SavedCommand(string Program, IReadOnlyList<string> Arguments)
+{
+    public PlannedCommand ToPlanned(string reason) => new(Program, Arguments, reason);
+}
+
+/// <summary>What apply or undo did, and what it left for the user.</summary>
+public sealed record SetupOutcome(string? Timestamp, IReadOnlyList<string> FilesWritten, IReadOnlyList<string> CommandsRun, IReadOnlyList<string> CommandsNotRun, IReadOnlyList<string> SystemdSteps, bool RebootNeeded);
+
+/// <summary>
+/// Applies a <see cref="SetupPlan"/> under a root: checks every file still has the content the plan
+/// was made against, backs up what it will change (with a manifest so undo restores byte for
+/// byte), writes atomically, then runs commands and systemd steps. Commands run only when
+/// <c>runCommands</c> is set: the CLI sets it only for the live root.
+/// </summary>
+public sealed class SetupApplier
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    private readonly HostRoot _root;
+    private readonly IProcessRunner _runner;
+    private readonly ISystemdManager? _systemd;
+    private readonly bool _runCommands;
+    private readonly TimeProvider _clock;
+
+    public SetupApplier(HostRoot root, IProcessRunner runner, ISystemdManager? systemd, bool runCommands, TimeProvider? clock = null)
+    {
+        _root = root;
+        _runner = runner;
+        _systemd = systemd;
+        _runCommands = runCommands;
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    public const string BackupsDirectory = "/var/lib/passthrough/backups";
+
+    public async Task<SetupOutcome> ApplyAsync(SetupPlan plan, CancellationToken cancellationToken = default)
+    {
+        foreach (var edit in plan.Edits)
+        {
+            var current = ReadOrNull(edit.Path);
+            if (!string.Equals(current is null ? null : SetupPlan.Sha256(current), edit.BeforeSha256, StringComparison.Ordinal))
+            {
+                throw PassthroughException.Failure(
+                    $"{edit.Path} changed since the plan was made (its SHA-256 is no longer {edit.BeforeSha256 ?? "that of a missing file"}); nothing was written.",
+                    "Run `passthrough setup plan` again and review the new plan.");
+            }
+        }
+
+        if (plan.IsEmpty)
+        {
+            return new SetupOutcome(null, [], [], [], [], false);
+        }
+
+        var timestamp = NewTimestamp();
+        var backupDir = _root.Path($"{BackupsDirectory}/{timestamp}");
+        Directory.CreateDirectory(backupDir);
+        var entries = new List<BackupEntry>();
+        foreach (var path in plan.Edits.Select(e => e.Path).Concat(plan.CommandTouchedFiles).Distinct(StringComparer.Ordinal))
+        {
+            var existed = File.Exists(_root.Path(path));
+            if (existed)
+            {
+                var copy = BackupCopyPath(backupDir, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                File.Copy(_root.Path(path), copy, overwrite: true);
+            }
+
+            var edit = plan.Edits.FirstOrDefault(e => e.Path == path);
+            entries.Add(new BackupEntry(path, existed, existed ? Hash(_root.Path(path)) : null, edit?.AfterSha256));
+        }
+
+        var manifest = new BackupManifest
+        {
+            Timestamp = timestamp,
+            Mode = plan.Mode.ToString(),
+            Files = entries,
+            UnitsEnabled = plan.UnitsToEnable,
+            Regeneration = [.. plan.RegenerationCommands.Select(c => new SavedCommand(c.Program, c.Arguments))],
+            Undo = [.. plan.UndoCommands.Select(c => new SavedCommand(c.Program, c.Arguments))],
+        };
+        WriteManifest(backupDir, manifest);
+
+        var written = new List<string>();
+        foreach (var edit in plan.Edits)
+        {
+            AtomicFile.WriteText(_root.Path(edit.Path), edit.After);
+            written.Add(edit.Path);
+        }
+
+        var systemdSteps = await SystemdAsync(plan.DaemonReload, plan.UnitsToEnable, cancellationToken).ConfigureAwait(false);
+        var (ran, notRun) = await RunAsync(plan.Commands, $"The files were written (backup {timestamp}); fix the cause and run the command again, or `passthrough setup undo {timestamp}`.", cancellationToken).ConfigureAwait(false);
+        return new SetupOutcome(timestamp, written, ran, notRun, systemdSteps, plan.RebootNeeded);
+    }
+
+    /// <summary>Restores the files of one apply (the latest not yet undone when no timestamp is given).</summary>
+    public async Task<SetupOutcome> UndoAsync(string? timestamp, CancellationToken cancellationToken = default)
+    {
+        var (dir, manifest) = FindBackup(timestamp);
+        foreach (var entry in manifest.Files.Where(e => e.Sha256After is not null))
+        {
+            var path = _root.Path(entry.Path);
+            var now = File.Exists(path) ? Hash(path) : null;
+            if (!string.Equals(now, entry.Sha256After, StringComparison.Ordinal))
+            {
+                throw PassthroughException.Failure(
+                    $"{entry.Path} changed after `setup apply` {manifest.Timestamp}; undo would lose those changes, so nothing was restored.",
+                    $"Compare it with {BackupCopyPath(dir, entry.Path)} and restore by hand.");
+            }
+        }
+
+        var restored = new List<string>();
+        foreach (var unit in manifest.UnitsEnabled)
+        {
+            // What `systemctl disable` removes for WantedBy=multi-user.target.
+            var link = _root.Path($"/etc/systemd/system/multi-user.target.wants/{unit}");
+            if (File.Exists(link) || new FileInfo(link).LinkTarget is not null)
+            {
+                File.Delete(link);
+                restored.Add($"/etc/systemd/system/multi-user.target.wants/{unit}");
+            }
+        }
+
+        foreach (var entry in manifest.Files)
+        {
+            var path = _root.Path(entry.Path);
+            if (entry.Existed)
+            {
+                var copy = BackupCopyPath(dir, entry.Path);
+                AtomicFile.Write(path, File.ReadAllBytes(copy), mode: File.GetUnixFileMode(copy));
+                restored.Add(entry.Path);
+            }
+            else if (File.Exists(path))
+            {
+                File.Delete(path);
+                restored.Add(entry.Path);
+            }
+        }
+
+        WriteManifest(dir, manifest with { Undone = true });
+        var daemonReload = manifest.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal));
+        var systemdSteps = await SystemdAsync(daemonReload, [], cancellationToken).ConfigureAwait(false);
+        var commands = manifest.Undo.Select(c => c.ToPlanned("undo")).Concat(manifest.Regeneration.Select(c => c.ToPlanned("regenerate")));
+        var (ran, notRun) = await RunAsync(commands, "The files were restored; fix the cause and run the command again.", cancellationToken).ConfigureAwait(false);
+        return new SetupOutcome(manifest.Timestamp, restored, ran, notRun, systemdSteps, manifest.Files.Count > 0);
+    }
+
+    /// <summary>Backups under the root, oldest first.</summary>
+    public IReadOnlyList<BackupManifest> Backups()
+    {
+        var dir = _root.Path(BackupsDirectory);
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+
+        return [.. Directory.EnumerateDirectories(dir)
+            .Select(d => ReadManifest(Path.Join(d, "manifest.json")))
+            .OfType<BackupManifest>()
+            .OrderBy(m => m.Timestamp, StringComparer.Ordinal)];
+    }
+
+    private (string Dir, BackupManifest Manifest) FindBackup(string? timestamp)
+    {
+        var backups = Backups();
+        var manifest = timestamp is null
+            ? backups.LastOrDefault(b => !b.Undone)
+            : backups.FirstOrDefault(b => b.Timestamp == timestamp);
+        if (manifest is null)
+        {
+            throw PassthroughException.Input(
+                timestamp is null
+                    ? $"No `setup apply` to undo: {_root.Path(BackupsDirectory)} has no backup that was not undone."
+                    : $"No backup {timestamp} in {_root.Path(BackupsDirectory)}.",
+                backups.Count == 0 ? "Nothing was applied on this root." : $"Backups: {string.Join(", ", backups.Select(b => b.Timestamp + (b.Undone ? " (undone)" : string.Empty)))}.");
+        }
+
+        return (_root.Path($"{BackupsDirectory}/{manifest.Timestamp}"), manifest);
+    }
+
+    private async Task<IReadOnlyList<string>> SystemdAsync(bool reload, IReadOnlyList<string> enable, CancellationToken cancellationToken)
+    {
+        var steps = new List<string>();
+        if (reload)
+        {
+            steps.Add("daemon-reload");
+        }
+
+        steps.AddRange(enable.Select(u => "enable " + u));
+        if (!_runCommands || steps.Count == 0)
+        {
+            return steps;
+        }
+
+        if (_systemd is not null)
+        {
+            if (reload)
+            {
+                await _systemd.ReloadAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (enable.Count > 0)
+            {
+                await _systemd.EnableUnitFilesAsync(enable, cancellationToken).ConfigureAwait(false);
+                await _systemd.ReloadAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            if (reload)
+            {
+                (await _runner.RunAsync("systemctl", ["daemon-reload"], cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+            }
+
+            foreach (var unit in enable)
+            {
+                (await _runner.RunAsync("systemctl", ["enable", unit], cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+            }
+        }
+
+        return steps;
+    }
+
+    private async Task<(List<string> Ran, List<string> NotRun)> RunAsync(IEnumerable<PlannedCommand> commands, string remedy, CancellationToken cancellationToken)
+    {
+        var ran = new List<string>();
+        var notRun = new List<string>();
+        foreach (var command in commands)
+        {
+            if (!_runCommands)
+            {
+                notRun.Add(command.Display);
+                continue;
+            }
+
+            // Rebuilding every initramfs takes minutes on a desktop with several kernels.
+            var options = new ProcessOptions().WithTimeout(TimeSpan.FromMinutes(15));
+            var result = await _runner.RunAsync(command.Program, command.Arguments, options, cancellationToken).ConfigureAwait(false);
+            result.EnsureSuccess(remedy);
+            ran.Add(command.Display);
+        }
+
+        return (ran, notRun);
+    }
+
+    private string NewTimestamp()
+    {
+        var now = _clock.GetUtcNow();
+        var stamp = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var candidate = stamp;
+        for (var n = 2; Directory.Exists(_root.Path($"{BackupsDirectory}/{candidate}")); n++)
+        {
+            candidate = $"{stamp}-{n}";
+        }
+
+        return candidate;
+    }
+
+    private static string BackupCopyPath(string backupDir, string hostPath) => Path.Join(backupDir, "files", hostPath);
+
+    private string? ReadOrNull(string hostPath)
+    {
+        var path = _root.Path(hostPath);
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    private static string Hash(string path) => SetupPlan.Sha256(File.ReadAllText(path));
+
+    private static void WriteManifest(string dir, BackupManifest manifest) =>
+        AtomicFile.WriteText(Path.Join(dir, "manifest.json"), JsonSerializer.Serialize(manifest, JsonOptions) + "\n");
+
+    private static BackupManifest? ReadManifest(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<BackupManifest>(File.ReadAllText(path), JsonOptions) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Passthrough.Binding;
+using Passthrough.Errors;
+using Passthrough.Sysfs;
+using Passthrough.Systemd;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>Builds the binding engine for a verb: the live kernel and system bus under --root /, what the context injects otherwise.</summary>
+internal static class BindingServices
+{
+    public static BindingEngine Engine(CliContext context, HostRoot root, BindingTimeouts? timeouts = null)
+    {
+        timeouts ??= BindingTimeouts.Default;
+        var kernel = context.Kernel ?? (root.IsLiveSystem ? LiveKernelWriter.Instance : new TreeWithoutKernel(root));
+        Func<ISystemdManager> systemd = context.Systemd ?? (root.IsLiveSystem
+            ? SystemdManager.ConnectSystem
+            : () => throw PassthroughException.Host(
+                $"Refusing to stop or start units of this machine while --root is {root}.",
+                "The single-GPU swap only runs on the live system (--root /)."));
+        var binder = new SysfsDriverBinder(root, kernel, context.Runner, timeouts.SysfsWrite);
+        return new BindingEngine(root, new SysfsHostReader(root, names: false), binder, systemd) { Timeouts = timeouts };
+    }
+
+    /// <summary>A captured or fixture tree has no kernel to give writes their meaning: refuse them clearly.</summary>
+    private sealed class TreeWithoutKernel(HostRoot root) : IKernelWriter
+    {
+        public void Write(string path, string value) =>
+            throw PassthroughException.Host(
+                $"Cannot change driver bindings under --root {root}: a directory tree has no kernel behind it.",
+                "Run bind, unbind, restore and the hook on the live system (--root /).");
+    }
+}

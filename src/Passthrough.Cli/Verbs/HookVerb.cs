@@ -1,0 +1,111 @@
+using System.CommandLine;
+using NLog;
+using Passthrough.Binding;
+using Passthrough.Errors;
+using Passthrough.Logging;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>
+/// `passthrough hook qemu NAME OP SUBOP [EXTRA...]`: what libvirt's QEMU hook runs, with the domain
+/// XML on stdin (https://libvirt.org/hooks.html). prepare/begin binds, release/end restores (libvirt
+/// also calls release after a failed start, so a partial prepare is restored too). Every other
+/// operation and every domain without our metadata: exit 0 at once, print nothing. Never calls
+/// virsh or libvirt (libvirt's docs: a hook that calls back into libvirt can deadlock).
+/// </summary>
+internal sealed class HookVerb : IVerb
+{
+    private static readonly Logger Log = LogManager.GetLogger("passthrough");
+
+    public Command Create(CliContext context)
+    {
+        var name = new Argument<string>("NAME") { Description = "The domain name (libvirt's first hook argument)." };
+        var op = new Argument<string>("OP") { Description = "prepare, start, started, stopped, release, ..." };
+        var subop = new Argument<string>("SUBOP") { Description = "begin or end." };
+        var extra = new Argument<string[]>("EXTRA") { Description = "Extra arguments (\"-\", the release reason).", Arity = ArgumentArity.ZeroOrMore };
+        var qemu = new Command("qemu", "The QEMU driver's hook: bind before start, restore after stop.") { name, op, subop, extra };
+        qemu.SetAction(async (result, cancellationToken) =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            LoggingSetup.Configure(root, journal: root.IsLiveSystem);
+            var domain = result.GetValue(name) ?? string.Empty;
+            var operation = result.GetValue(op);
+            var phase = result.GetValue(subop);
+            Log.Info($"hook qemu {domain} {operation} {phase}");
+            try
+            {
+                return await RunAsync(context, root, domain, operation, phase, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                LogManager.Flush();
+            }
+        });
+
+        var command = new Command("hook", "Entry points for libvirt hooks (installed by `passthrough hooks install`).");
+        command.Subcommands.Add(qemu);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, HostRoot root, string domain, string? operation, string? phase, CancellationToken cancellationToken)
+    {
+        var prepare = operation == "prepare" && phase == "begin";
+        var release = operation == "release" && phase == "end";
+        if (!prepare && !release)
+        {
+            return PassthroughCli.Ok;
+        }
+
+        try
+        {
+            var xml = await context.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            var config = VmPassthroughConfig.FromXml(xml, $"domain XML of '{domain}' on stdin");
+            if (config is null)
+            {
+                return PassthroughCli.Ok;
+            }
+
+            var engine = BindingServices.Engine(context, root, config.Timeouts);
+            if (prepare)
+            {
+                await engine.PrepareAsync(config, cancellationToken).ConfigureAwait(false);
+                Log.Info($"prepared {domain} ({config.Mode.Name()}): {string.Join(", ", config.Devices)} on vfio-pci");
+                return PassthroughCli.Ok;
+            }
+
+            var report = await engine.RestoreAsync(config.DomainUuid, cancellationToken).ConfigureAwait(false);
+            if (report is null)
+            {
+                Log.Info($"released {domain}: nothing was bound by passthrough");
+                return PassthroughCli.Ok;
+            }
+
+            if (report.Succeeded)
+            {
+                Log.Info($"released {domain}: everything given back to the host");
+                return PassthroughCli.Ok;
+            }
+
+            foreach (var failure in report.Failures)
+            {
+                Log.Error($"release {domain}: {failure}");
+            }
+
+            throw PassthroughException.Failure(
+                $"Could not give everything of '{domain}' back: {report.Failures[0]}" + (report.Failures.Count > 1 ? $" (and {report.Failures.Count - 1} more, see {LoggingSetup.LogFile})" : string.Empty),
+                $"Run `passthrough restore {domain}` once the cause is fixed.");
+        }
+        catch (PassthroughException e)
+        {
+            // libvirt shows the hook's stderr to the `virsh start` user: one actionable line.
+            Log.Error(e, $"hook qemu {domain} {operation} {phase} failed: {e.Message} {e.Remedy}");
+            await context.Error.WriteLineAsync($"passthrough: {e.Message}{(e.Remedy is null ? string.Empty : " " + e.Remedy)}").ConfigureAwait(false);
+            return e.Kind switch
+            {
+                FailureKind.InvalidInput => PassthroughCli.BadInput,
+                FailureKind.Environment => PassthroughCli.HostProblem,
+                _ => PassthroughCli.Failed,
+            };
+        }
+    }
+}

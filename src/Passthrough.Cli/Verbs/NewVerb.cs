@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Passthrough.Domain;
+using Passthrough.Errors;
+using Passthrough.Pci;
+using Passthrough.Sysfs;
+
+namespace Passthrough.Cli.Verbs;
+
+/// <summary>`passthrough new`: a complete domain for a GPU passthrough VM, on standard output.</summary>
+internal sealed class NewVerb : IVerb
+{
+    public Command Create(CliContext context)
+    {
+        var name = new Option<string>("--name") { Description = "Domain name.", Required = true, HelpName = "NAME" };
+        var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS; every function of it is passed.", Required = true, HelpName = "SLOT" };
+        var memory = new Option<string>("--memory") { Description = "Guest memory, e.g. 16GiB.", Required = true, HelpName = "SIZE" };
+        var vcpus = new Option<int>("--vcpus") { Description = "Number of vCPUs (two threads per core when the host has SMT).", Required = true, HelpName = "N" };
+        var os = new Option<string>("--os") { Description = "Guest OS: win11 (secure boot, TPM 2.0, Hyper-V) or linux.", Required = true, HelpName = "win11|linux" };
+        os.AcceptOnlyFromAmong("win11", "linux");
+        var disk = new Option<string>("--disk") { Description = "Disk image (default /var/lib/libvirt/images/NAME.qcow2); SIZE is printed in the qemu-img hint.", HelpName = "PATH[,SIZE]" };
+        var iso = new Option<string>("--iso") { Description = "Installer ISO as a CD-ROM.", HelpName = "PATH" };
+        var rom = new Option<string>("--rom") { Description = "ROM file for the GPU's function 0.", HelpName = "PATH" };
+        var single = new Option<bool>("--single-gpu") { Description = "The host gives up its only GPU while the VM runs (Passthrough hook, single-gpu mode)." };
+        var command = new Command("new", "Write a complete domain XML for a GPU passthrough VM (q35, OVMF, host CPU, virtio, no balloon).")
+        {
+            name, slot, memory, vcpus, os, disk, iso, rom, single,
+        };
+        command.SetAction(result =>
+        {
+            var root = GlobalOptions.HostRoot(result);
+            var inventory = new SysfsHostReader(root, names: false).Read();
+            var gpuSlot = PciSlot.ParseLenient(result.GetValue(slot)!);
+            var gpu = inventory.Gpu(gpuSlot);
+            var domainName = result.GetValue(name)!;
+            var (diskPath, diskSize) = SplitDisk(result.GetValue(disk), domainName);
+            string? romPath = null;
+            if (result.GetValue(rom) is { } romText)
+            {
+                romPath = Path.GetFullPath(romText);
+                if (!File.Exists(root.Path(romPath)))
+                {
+                    throw PassthroughException.Input($"--rom {romText}: no such file.", "Give the path of the ROM file QEMU should load (`passthrough rom dump` saves the card's own).");
+                }
+            }
+
+            var singleGpu = result.GetValue(single);
+            var options = new TemplateOptions
+            {
+                Name = domainName,
+                Os = result.GetValue(os) == "win11" ? GuestOs.Win11 : GuestOs.Linux,
+                MemoryKiB = DomainTemplate.ParseMemory(result.GetValue(memory)!),
+                Topology = DomainTemplate.TopologyFor(result.GetValue(vcpus), inventory.Facts.Smt == true),
+                Topoext = inventory.Facts.IsAmd,
+                DiskPath = diskPath,
+                IsoPath = result.GetValue(iso) is { } i ? Path.GetFullPath(i) : null,
+                SingleGpu = singleGpu,
+                Gpu = new GpuAttachment(gpuSlot, [.. gpu.Functions.Select(f => f.Address.Function)])
+                    .WithRom(romPath, romPath is null ? null : true)
+                    .WithManaged(!singleGpu),
+            };
+            context.Out.Write(DomainTemplate.Create(options).Save());
+            if (diskSize is not null)
+            {
+                context.Error.WriteLine($"passthrough: create the disk first: qemu-img create -f {(diskPath.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) ? "qcow2" : "raw")} {diskPath} {diskSize}");
+            }
+
+            return PassthroughCli.Ok;
+        });
+        return command;
+    }
+
+    private static (string Path, string? Size) SplitDisk(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return ($"/var/lib/libvirt/images/{name}.qcow2", null);
+        }
+
+        var comma = text.LastIndexOf(',');
+        return comma < 0 ? (Path.GetFullPath(text), null) : (Path.GetFullPath(text[..comma]), text[(comma + 1)..]);
+    }
+}

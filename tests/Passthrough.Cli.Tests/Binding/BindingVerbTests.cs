@@ -1,0 +1,103 @@
+using NUnit.Framework;
+using Passthrough.Testing;
+
+namespace Passthrough.Tests.Binding;
+
+public class BindingVerbTests
+{
+    [Test]
+    public async Task I_can_bind_a_slot_by_hand_see_it_in_status_and_unbind_it_back()
+    {
+        using var host = new SimulatedHost().AmdGpu();
+        var before = host.Snapshot();
+
+        var bind = await HookVerbTests.Run(host, host.Kernel, null, null, "bind", "0000:03:00");
+
+        Assert.That(bind.ExitCode, Is.EqualTo(0), bind.ToString());
+        Assert.That(bind.Stdout, Does.Contain("0000:03:00.0: now on vfio-pci (was amdgpu).").And.Contain("0000:03:00.1: now on vfio-pci (was snd_hda_intel)."));
+
+        var status = await HookVerbTests.Run(host, host.Kernel, null, null, "status");
+
+        Assert.That(status.ExitCode, Is.EqualTo(0), status.ToString());
+        Assert.That(status.Stdout, Does.Contain("passthrough bind").And.Contain("prepared").And.Contain("amdgpu").And.Contain("ok"));
+
+        var unbind = await HookVerbTests.Run(host, host.Kernel, null, null, "unbind", "03:00");
+
+        Assert.That(unbind.ExitCode, Is.EqualTo(0), unbind.ToString());
+        Assert.That(unbind.Stdout, Does.Contain("0000:03:00.0: back on amdgpu."));
+        Assert.That(host.Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task I_can_unbind_a_device_bound_at_boot_and_the_kernel_picks_its_driver()
+    {
+        using var host = new SimulatedHost()
+            .Function("0000:03:00.0", 0x1002, 0x744c, 0x030000, "vfio-pci", 14, native: "amdgpu");
+        host.Kernel.RegisterDriver("pci", "amdgpu");
+
+        var unbind = await HookVerbTests.Run(host, host.Kernel, null, null, "unbind", "0000:03:00.0");
+
+        Assert.That(unbind.ExitCode, Is.EqualTo(0), unbind.ToString());
+        Assert.That(unbind.Stdout, Does.Contain("no record of its driver; the kernel chose amdgpu"));
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("amdgpu"));
+    }
+
+    [Test]
+    public async Task I_can_restore_a_vm_by_name_after_a_crash_and_status_tells_me_first()
+    {
+        using var host = new SimulatedHost().AmdGpu();
+        var before = host.Snapshot();
+        using (var kernel = host.FailingKernel())
+        {
+            kernel.CrashAt = 4;
+            var crashed = await HookVerbTests.Run(host, kernel, HookVerbTests.Domain("win11", "dynamic", "0000:03:00.0", "0000:03:00.1"), null, "hook", "qemu", "win11", "prepare", "begin", "-");
+            Assert.That(crashed.ExitCode, Is.Not.EqualTo(0), "the process died mid-bind");
+        }
+
+        var status = await HookVerbTests.Run(host, host.Kernel, null, null, "status");
+
+        Assert.That(status.ExitCode, Is.EqualTo(1), status.ToString());
+        Assert.That(status.Stdout, Does.Contain("VM 'win11'").And.Contain("preparing: a start or stop did not finish; `passthrough restore win11`"));
+
+        var restore = await HookVerbTests.Run(host, host.Kernel, null, null, "restore", "win11");
+
+        Assert.That(restore.ExitCode, Is.EqualTo(0), restore.ToString());
+        Assert.That(restore.Stdout, Does.Contain("VM 'win11': restored (2 device(s) back on their drivers)."));
+        Assert.That(host.Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task I_can_restore_all_and_get_told_when_there_is_nothing()
+    {
+        using var host = new SimulatedHost().AmdGpu();
+
+        var result = await HookVerbTests.Run(host, host.Kernel, null, null, "restore", "--all");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Does.Contain("Nothing to restore"));
+    }
+
+    [Test]
+    public async Task I_get_exit_2_when_restoring_a_vm_passthrough_never_bound()
+    {
+        using var host = new SimulatedHost().AmdGpu();
+
+        var result = await HookVerbTests.Run(host, host.Kernel, null, null, "restore", "nosuchvm");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("No state journal for 'nosuchvm'"));
+    }
+
+    [Test]
+    public void I_get_a_clear_refusal_when_binding_under_a_root_without_a_kernel()
+    {
+        using var host = new SimulatedHost().AmdGpu();
+        var before = host.Snapshot();
+
+        var result = CliRun.Run("--root", host.Root, "bind", "0000:03:00");
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("a directory tree has no kernel behind it"));
+        Assert.That(host.Snapshot(), Is.EqualTo(before));
+    }
+}
