@@ -95,6 +95,17 @@ public class RomVerbTests
     }
 
     [Test]
+    public void I_get_exit_2_for_a_slot_that_is_not_on_the_host()
+    {
+        var root = HostWithGpu("0x1002", "0x744c", rom: null);
+
+        var result = CliRun.Run("--root", root, "rom", "inspect", Write("gpu.rom", RomImageBuilder.LegacyAndEfi()), "--slot", "0000:0a:00.0");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("No PCI device 0000:0a:00.0"));
+    }
+
+    [Test]
     public void I_get_exit_2_and_the_offset_for_a_truncated_rom()
     {
         var file = Write("cut.rom", RomImageBuilder.LegacyAndEfi()[..40000]);
