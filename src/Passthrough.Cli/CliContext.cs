@@ -9,6 +9,8 @@ namespace Passthrough.Cli;
 /// </summary>
 public sealed class CliContext
 {
+    private readonly Lazy<IAnsiConsole> _console;
+
     public CliContext(TextWriter output, TextWriter error, TextReader? input = null, bool isTerminal = false, IProcessRunner? runner = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         Out = output;
@@ -17,19 +19,26 @@ public sealed class CliContext
         IsTerminal = isTerminal;
         Runner = runner ?? ProcessRunner.Instance;
         Environment = environment ?? new Dictionary<string, string>();
-        var colour = isTerminal && !Environment.ContainsKey("NO_COLOR");
-        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        // Created on first use: Spectre's setup costs tens of milliseconds that verbs printing
+        // plain text (xml, new) should not pay at every start.
+        _console = new Lazy<IAnsiConsole>(() =>
         {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = colour ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = colour ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = isTerminal ? InteractionSupport.Yes : InteractionSupport.No,
+            var colour = isTerminal && !Environment.ContainsKey("NO_COLOR");
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(output),
+                Ansi = colour ? AnsiSupport.Yes : AnsiSupport.No,
+                ColorSystem = colour ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = isTerminal ? InteractionSupport.Yes : InteractionSupport.No,
+            });
+            if (!isTerminal)
+            {
+                // Redirected output: wide enough that tables never wrap mid-cell in logs and tests.
+                console.Profile.Width = 200;
+            }
+
+            return console;
         });
-        if (!isTerminal)
-        {
-            // Redirected output: wide enough that tables never wrap mid-cell in logs and tests.
-            Console.Profile.Width = 200;
-        }
     }
 
     public TextWriter Out { get; }
@@ -53,7 +62,7 @@ public sealed class CliContext
     public Passthrough.Sysfs.IKernelWriter? Kernel { get; init; }
 
     /// <summary>Spectre console writing to <see cref="Out"/>.</summary>
-    public IAnsiConsole Console { get; }
+    public IAnsiConsole Console => _console.Value;
 
     /// <summary>The context of the real process.</summary>
     public static CliContext ForProcess()

@@ -31,7 +31,7 @@ public static partial class LibvirtCheck
             names.Add(name);
             commands.Add($"define {VirshSession.Quote(path)}");
             commands.Add($"dumpxml --inactive {VirshSession.Quote(name)}");
-            commands.Add($"undefine --nvram {VirshSession.Quote(name)}");
+            commands.Add($"undefine {VirshSession.Quote(name)}");
         }
 
         var (outputs, stderr) = new VirshSession(ProcessRunner.Instance, "test:///default").RunAsync(commands).GetAwaiter().GetResult();
@@ -68,11 +68,14 @@ public static partial class LibvirtCheck
 
     public static string? NameOf(string xml) => NamePattern().Match(xml) is { Success: true } m ? m.Groups[1].Value.Trim() : null;
 
-    /// <summary>The test driver makes up a UUID when the document has none.</summary>
-    private static string StripVolatile(string dump) => UuidPattern().Replace(dump, "<uuid>*</uuid>");
+    /// <summary>The test driver makes up a UUID and MAC addresses when the document has none.</summary>
+    private static string StripVolatile(string dump) => MacPattern().Replace(UuidPattern().Replace(dump, "<uuid>*</uuid>"), "<mac address='*'/>");
 
     [GeneratedRegex(@"<name>([^<]*)</name>")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"<mac address='[^']*'/>")]
+    private static partial Regex MacPattern();
 
     [GeneratedRegex(@"<uuid>[^<]*</uuid>")]
     private static partial Regex UuidPattern();

@@ -294,6 +294,14 @@ public static class DomainEdits
             throw PassthroughException.Input($"--hyperv-vendor-id '{vendor}': must be 1 to 12 plain characters.", "For example --hyperv-vendor-id randomid.");
         }
 
+        if (domain.Features?.Element("hyperv") is { } existing && existing.Attribute("mode")?.Value == "passthrough")
+        {
+            // libvirt's schema: mode='passthrough' turns every enlightenment on and takes no children.
+            throw PassthroughException.Input(
+                $"{domain.Source}:{DomainDocument.LineOf(existing)}: <hyperv mode='passthrough'> takes no vendor_id.",
+                "Switch it to <hyperv mode='custom'> with the enlightenments you want (see examples/domains/win11-passthrough.xml), then set the vendor id.");
+        }
+
         var hyperv = domain.Ensure(EnsureFeatures(domain), "hyperv", () => new XElement("hyperv", new XAttribute("mode", "custom")));
         var vendorId = domain.Ensure(hyperv, "vendor_id");
         vendorId.SetAttributeValue("state", "on");

@@ -82,4 +82,16 @@ public class LibvirtAcceptsTests
         Assert.That(dump, Does.Contain("bus='0x01' slot='0x00' function='0x0' multifunction='on'"));
         Assert.That(dump, Does.Contain("bus='0x01' slot='0x00' function='0x1'/>"));
     }
+
+    [Test]
+    public void The_oracle_reports_what_libvirt_rejects()
+    {
+        var good = File.ReadAllText(Path.Join(CorpusDir, "minimal.xml"));
+        var bad = good.Replace("<memory>1048576</memory>", "<memory>lots</memory>", StringComparison.Ordinal);
+
+        var verdicts = LibvirtCheck.DefineAndDump([("good", good), ("bad", bad), ("good again", good)]);
+
+        Assert.That(verdicts.Select(v => v.Accepted), Is.EqualTo(new[] { true, false, true }));
+        Assert.That(verdicts[1].Error, Does.Contain("memory"));
+    }
 }
