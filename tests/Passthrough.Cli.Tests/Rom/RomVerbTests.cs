@@ -239,6 +239,22 @@ public class RomVerbTests
     }
 
     [Test]
+    public async Task On_the_live_system_with_selinux_on_the_context_is_restored_through_restorecon()
+    {
+        var root = HostWithGpu("0x1002", "0x744c", rom: null);
+        Directory.CreateDirectory(Path.Join(root, "sys/fs/selinux"));
+        File.WriteAllText(Path.Join(root, "sys/fs/selinux/enforce"), "0");
+        var runner = new RecordingRunnerFake();
+        using var output = new StringWriter();
+        var context = new Passthrough.Cli.CliContext(output, TextWriter.Null, runner: runner);
+
+        await Passthrough.Cli.Verbs.RomVerb.RestoreContextAsync(context, new HostRoot(root), live: true, "/usr/share/qemu/gpu.rom", CancellationToken.None);
+
+        Assert.That(runner.Commands, Is.EqualTo(new[] { "restorecon -v /usr/share/qemu/gpu.rom" }), "permissive (0) still means SELinux is on");
+        Assert.That(output.ToString(), Does.Contain("Restored the SELinux context"));
+    }
+
+    [Test]
     public void I_can_install_a_rom_on_debian_where_apparmor_lets_qemu_read_usr_share_kvm()
     {
         var root = HostWithGpu("0x1002", "0x744c", rom: null);
