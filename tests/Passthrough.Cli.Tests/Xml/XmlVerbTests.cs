@@ -4,76 +4,30 @@ using Passthrough.Testing;
 
 namespace Passthrough.Tests.Xml;
 
-/// <summary>A host tree laid out like sysfs, built by hand for the xml verbs (functions, drivers, groups, cpuinfo).</summary>
+/// <summary>Host trees for the xml verbs, built with the shared <see cref="HostTreeBuilder"/>.</summary>
 internal static class SmallHost
 {
-    /// <summary>Adds one PCI function: class like "0x030000", driver or null, IOMMU group.</summary>
-    public static void Function(string root, string address, string pciClass, string? driver, int group)
-    {
-        var dir = Path.Join(root, "sys", "bus", "pci", "devices", address);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Join(dir, "class"), pciClass + "\n");
-        File.WriteAllText(Path.Join(dir, "vendor"), "0x1002\n");
-        File.WriteAllText(Path.Join(dir, "device"), "0x744c\n");
-        var groupDir = Path.Join(root, "sys", "kernel", "iommu_groups", group.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(Path.Join(groupDir, "devices"));
-        File.WriteAllText(Path.Join(groupDir, "type"), "DMA\n");
-        File.CreateSymbolicLink(Path.Join(groupDir, "devices", address), dir);
-        File.CreateSymbolicLink(Path.Join(dir, "iommu_group"), groupDir);
-        if (driver is not null)
-        {
-            var driverDir = Path.Join(root, "sys", "bus", "pci", "drivers", driver);
-            Directory.CreateDirectory(driverDir);
-            File.CreateSymbolicLink(Path.Join(dir, "driver"), driverDir);
-        }
-    }
-
-    public static void AmdWithSmt(string root)
-    {
-        Directory.CreateDirectory(Path.Join(root, "proc"));
-        File.WriteAllText(Path.Join(root, "proc", "cpuinfo"), "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD Ryzen 9 9950X3D\nsiblings\t: 32\ncpu cores\t: 16\nflags\t\t: fpu svm topoext\n\n");
-    }
-
-    /// <summary>A GPU at 03:00 (VGA + HDMI audio) in group 14, both on vfio-pci, and a SATA controller in group 15.</summary>
-    public static TempDirectory Workstation()
+    /// <summary>An AMD host with SMT: a GPU at 03:00 (VGA + HDMI audio) in group 14 on vfio-pci, a SATA controller in group 15.</summary>
+    public static TempDirectory Workstation(Action<HostTreeBuilder>? more = null)
     {
         var root = new TempDirectory("xml-host");
-        Function(root.Path, "0000:03:00.0", "0x030000", "vfio-pci", 14);
-        Function(root.Path, "0000:03:00.1", "0x040300", "vfio-pci", 14);
-        Function(root.Path, "0000:05:00.0", "0x010601", "ahci", 15);
-        AmdWithSmt(root.Path);
+        var builder = new HostTreeBuilder()
+            .Amd()
+            .RootPort("0000:00:01.1", "1022:14db", group: 2, acs: true, below: b => b
+                .Function("0000:03:00.0", "1002:744c", 0x030000, driver: "vfio-pci", group: 14)
+                .Function("0000:03:00.1", "1002:ab30", 0x040300, driver: "vfio-pci", group: 14))
+            .Function("0000:00:17.0", "1022:43f6", 0x010601, driver: "ahci", group: 15);
+        more?.Invoke(builder);
+        builder.WriteTo(root.Path);
         return root;
     }
 
-    /// <summary>A minimal PCI option ROM: one image, EFI or legacy x86.</summary>
-    public static byte[] Rom(bool efi)
+    /// <summary>A committed fixture host (tests/fixtures/hosts/NAME.host) laid out in a temp directory.</summary>
+    public static TempDirectory Fixture(string name)
     {
-        var rom = new byte[512];
-        rom[0] = 0x55;
-        rom[1] = 0xAA;
-        rom[2] = 1;
-        if (efi)
-        {
-            rom[4] = 0xF1;
-            rom[5] = 0x0E;
-            rom[8] = 10; // EFI boot service driver
-            rom[0xA] = 0x64;
-            rom[0xB] = 0x86; // x64
-            rom[0x16] = 0x60;
-        }
-
-        rom[0x18] = 0x40;
-        "PCIR"u8.CopyTo(rom.AsSpan(0x40));
-        rom[0x44] = 0x02;
-        rom[0x45] = 0x10;
-        rom[0x46] = 0x4c;
-        rom[0x47] = 0x74;
-        rom[0x4A] = 0x18;
-        rom[0x4F] = 0x03; // class: display
-        rom[0x50] = 1;
-        rom[0x54] = (byte)(efi ? 3 : 0);
-        rom[0x55] = 0x80;
-        return rom;
+        var root = new TempDirectory("xml-fixture");
+        FixtureHosts.Expand(name, root.Path);
+        return root;
     }
 }
 
@@ -257,19 +211,36 @@ public class XmlVerbTests
     }
 
     [Test]
-    public void Lint_says_the_group_is_not_viable_when_a_host_driver_holds_another_endpoint()
+    public void Lint_says_the_group_is_not_viable_until_every_function_of_the_card_is_passed()
     {
-        using var host = SmallHost.Workstation();
-        SmallHost.Function(host.Path, "0000:03:00.2", "0x0c0330", "xhci_hcd", 14);
+        // Seed 003: the RX 7900 XTX's xHCI (.2) and UCSI (.3) share group 13 and are held by host drivers.
+        using var host = SmallHost.Fixture("seed-003-fedora-rx7900xtx");
         using var dir = new TempDirectory();
         var file = dir.Combine("vm.xml");
         File.WriteAllText(file, File.ReadAllText(Golden("add-gpu-seed004-split.in.xml")).Replace("bus='0x01' slot='0x00' function", "bus='0x03' slot='0x00' function", StringComparison.Ordinal));
 
-        var result = CliRun.Run("--root", host.Path, "xml", "lint", file);
+        var before = CliRun.Run("--root", host.Path, "xml", "lint", file);
+        var fixedUp = CliRun.Run("--root", host.Path, "xml", "add-gpu", file, "--slot", "03:00", "--in-place");
+        var after = CliRun.Run("--root", host.Path, "xml", "lint", file);
+
+        Assert.That(before.ExitCode, Is.EqualTo(1), before.ToString());
+        Assert.That(before.Stdout, Does.Contain("group-not-viable").And.Contain("0000:03:00.2").And.Contain("xhci_hcd"));
+        Assert.That(before.Stdout, Does.Contain("amd-smt-topoext"));
+        Assert.That(fixedUp.ExitCode, Is.EqualTo(0), fixedUp.ToString());
+        Assert.That(after.Stdout, Does.Not.Contain("group-not-viable"));
+        Assert.That(after.Stdout, Does.Not.Contain("split-functions"));
+    }
+
+    [Test]
+    public void Lint_on_the_seed_004_host_blames_the_i440fx_machine_not_the_group()
+    {
+        using var host = SmallHost.Fixture("seed-004-x870e-rtx4060ti");
+
+        var result = CliRun.Run("--root", host.Path, "xml", "lint", Corpus("seed004-i440fx.xml"));
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
-        Assert.That(result.Stdout, Does.Contain("group-not-viable").And.Contain("0000:03:00.2"));
-        Assert.That(result.Stdout, Does.Contain("amd-smt-topoext"));
+        Assert.That(result.Stdout, Does.Contain("pcie-on-i440fx"));
+        Assert.That(result.Stdout, Does.Not.Contain("group-not-viable").And.Not.Contain("device-missing"));
     }
 
     [Test]
@@ -277,8 +248,8 @@ public class XmlVerbTests
     {
         using var host = SmallHost.Workstation();
         Directory.CreateDirectory(Path.Join(host.Path, "roms"));
-        File.WriteAllBytes(Path.Join(host.Path, "roms", "legacy.rom"), SmallHost.Rom(efi: false));
-        File.WriteAllBytes(Path.Join(host.Path, "roms", "efi.rom"), SmallHost.Rom(efi: true));
+        File.WriteAllBytes(Path.Join(host.Path, "roms", "legacy.rom"), RomImageBuilder.LegacyOnly());
+        File.WriteAllBytes(Path.Join(host.Path, "roms", "efi.rom"), RomImageBuilder.LegacyAndEfi());
         using var dir = new TempDirectory();
         var text = File.ReadAllText(Corpus("single-gpu-passthrough.xml"));
 
