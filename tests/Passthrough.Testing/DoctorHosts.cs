@@ -86,4 +86,25 @@ public static class DoctorHosts
         .File("/proc/meminfo", "MemAvailable:   58723452 kB\nAnonHugePages:  10240000 kB\nHugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\nHugepagesize:       2048 kB\n")
         .File("/etc/libvirt/hooks/qemu", "#!/bin/sh\nexit 0\n")
         .Dir("/proc/1/fd");
+
+    /// <summary>Seed 003: Fedora, RX 7900 XTX whose USB-C (xhci_hcd) and UCSI (i2c-designware-pci) functions stay on built-in drivers.</summary>
+    public static HostTreeBuilder Seed003() => new HostTreeBuilder()
+        .Describe("seed 003: Fedora 44, RX 7900 XTX with four functions, vfio-pci.ids on the command line, LimitMEMLOCK=infinity, iommufd = 0")
+        .Amd("AMD Ryzen 7 7800X3D 8-Core Processor", 8, 16)
+        .Kernel("6.19.14-200.vfio_amd.fc44.x86_64")
+        .Cmdline("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.19.14-200.vfio_amd.fc44.x86_64 root=UUID=0b1c ro rhgb quiet amd_iommu=on amd_iommu_force_isolation=0 vfio-pci.ids=1002:744c,1002:ab30,1002:7446,1002:7444 amd_vfio_pass_fix=1")
+        .Modules("vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio", "amdgpu", "kvm_amd", "kvm")
+        .Function("0000:00:00.0", "1022:14d8", 0x060000, group: 0)
+        .RootPort("0000:00:01.1", "1022:14db", group: 1, acs: true, below: b => b
+            .Function("0000:03:00.0", "1002:744c", 0x030000, revision: 0xc8, driver: "vfio-pci", group: 15, flr: true)
+            .Function("0000:03:00.1", "1002:ab30", 0x040300, driver: "vfio-pci", group: 15, flr: true)
+            .Function("0000:03:00.2", "1002:7446", 0x0c0330, driver: "xhci_hcd", group: 15, flr: true)
+            .Function("0000:03:00.3", "1002:7444", 0x0c8000, driver: "i2c-designware-pci", group: 15, flr: true))
+        .RootPort("0000:00:08.1", "1022:14dd", group: 19, acs: true, below: b => b
+            .Function("0000:7e:00.0", "1002:164e", 0x030000, driver: "amdgpu", group: 20, bootVga: true))
+        .File("/dev/kmsg", Kmsg("Linux version 6.19.14-200.vfio_amd.fc44.x86_64", "AMD-Vi: Interrupt remapping enabled"))
+        .File("/etc/systemd/system/virtqemud.service.d/override.conf", "[Service]\nLimitMEMLOCK=infinity\n")
+        .File("/etc/libvirt/qemu.conf", "iommufd = 0\n")
+        .File("/dev/iommu", string.Empty)
+        .Dir("/proc/1/fd");
 }

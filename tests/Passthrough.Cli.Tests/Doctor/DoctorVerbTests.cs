@@ -196,3 +196,27 @@ public class DoctorVerbTests
         Assert.That(result.Stderr, Does.Not.Contain("   at "));
     }
 }
+
+public class DoctorSeed003Tests
+{
+    [Test]
+    public void I_get_an_error_naming_the_built_in_drivers_that_keep_seed_003s_usb_and_ucsi_functions()
+    {
+        using var root = new TempDirectory("doctor");
+        DoctorHosts.Expand(DoctorHosts.Seed003(), root.Path);
+
+        var result = CliRun.Run("--root", root.Path, "doctor", "--json");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(result.Stdout);
+        var findings = doc.RootElement.GetProperty("findings").EnumerateArray().ToList();
+        var binding = findings.Single(f => f.GetProperty("id").GetString() == "driver-binding");
+        Assert.That(binding.GetProperty("severity").GetString(), Is.EqualTo("error"));
+        Assert.That(binding.GetProperty("message").GetString(), Does.Contain("0000:03:00.2 (xhci_hcd)").And.Contain("0000:03:00.3 (i2c-designware-pci)"));
+        Assert.That(binding.GetProperty("remedy").GetString(), Does.Contain("driver_override"));
+        var memlock = findings.Single(f => f.GetProperty("id").GetString() == "memlock");
+        Assert.That(memlock.GetProperty("severity").GetString(), Is.EqualTo("ok"));
+        var iommufd = findings.Single(f => f.GetProperty("id").GetString() == "iommufd");
+        Assert.That(iommufd.GetProperty("evidence").EnumerateArray().Select(e => e.GetString()), Does.Contain("/etc/libvirt/qemu.conf:1: iommufd = 0"));
+    }
+}
