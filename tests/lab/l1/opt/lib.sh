@@ -51,6 +51,7 @@ domain_xml() {
   local name="$1" mode="${2:-}" extra="${3:-}" devs="${4:-yes}"
   echo "<domain type='qemu'>"
   printf '  <name>%s</name>\n' "$(printf '%s' "$name" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e "s/'/\&apos;/g" -e 's/"/\&quot;/g')"
+  echo "  <uuid>$(cat /proc/sys/kernel/random/uuid)</uuid>"   # libvirt always passes one to hooks
   echo "  <memory unit='MiB'>64</memory><vcpu>1</vcpu>"
   if [ -n "$mode" ]; then
     echo "  <metadata><passthrough:config xmlns:passthrough='urn:passthrough:1' mode='$mode'>$extra</passthrough:config></metadata>"
