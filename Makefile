@@ -20,7 +20,7 @@ build:
 	@test -x $(BIN) && echo "built $(BIN)"
 
 test: build
-	@mkdir -p $(ART)/test
+	@rm -rf $(ART)/test; mkdir -p $(ART)/test
 	$(DOTNET) build Passthrough.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test Passthrough.sln -c $(CONFIG) --no-build --nologo \
 	  --logger "trx" --results-directory $(ART)/test 2>&1 | tee $(ART)/test/output.log; \
@@ -31,6 +31,7 @@ demo: build
 	$(BIN) capture expand examples/hosts/workstation.host $(DEMO_ROOT)
 	@echo; echo "== passthrough --root $(DEMO_ROOT) list"; $(BIN) --root $(DEMO_ROOT) list
 	@echo; echo "== passthrough --root $(DEMO_ROOT) groups"; $(BIN) --root $(DEMO_ROOT) groups
+	@echo; echo "== passthrough --root $(DEMO_ROOT) doctor"; $(BIN) --root $(DEMO_ROOT) doctor || [ $$? -eq 1 ]
 
 format:
 	$(DOTNET) format Passthrough.sln --verify-no-changes -v quiet

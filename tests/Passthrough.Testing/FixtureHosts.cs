@@ -196,6 +196,53 @@ public static class FixtureHosts
         .Function("0000:00:1f.5", "8086:a324", 0x0c8000, subsystem: "1043:8694", revision: 0x10, driver: "intel-spi", group: 7)
         .Function("0000:00:1f.6", "8086:15bc", 0x020000, subsystem: "1043:8672", revision: 0x10, driver: "e1000e", group: 7);
 
+    /// <summary>
+    /// A large generated host for benchmarks: a host bridge plus root ports, each with a card below it (every fourth a
+    /// GPU with VGA, audio, xHCI and UCSI; the others a dual-port NIC), until <paramref name="functions"/> functions.
+    /// </summary>
+    public static HostTreeBuilder Generated(int functions = 256)
+    {
+        var builder = new HostTreeBuilder()
+            .Describe($"Generated host with {functions} PCI functions, for benchmarks.")
+            .Amd().Kernel("6.12.0").Cmdline("BOOT_IMAGE=/vmlinuz ro amd_iommu=on iommu=pt").Modules("vfio_pci", "amdgpu", "igb")
+            .Function("0000:00:00.0", "1022:14d8", 0x060000, group: 0);
+        var count = 1;
+        var group = 1;
+        for (var port = 0; count < functions; port++)
+        {
+            var bus = port + 1;
+            var cardFunctions = Math.Min(port % 4 == 0 ? 4 : 2, functions - count - 1);
+            var rootPort = $"0000:00:{1 + (port / 8):x2}.{port % 8}";
+            var portGroup = group++;
+            var cardGroup = group++;
+            builder.RootPort(rootPort, "1022:14db", group: portGroup, acs: true, below: b =>
+            {
+                for (var fn = 0; fn < cardFunctions; fn++)
+                {
+                    var address = $"0000:{bus:x2}:00.{fn}";
+                    if (port % 4 == 0)
+                    {
+                        var (ids, cls, driver) = fn switch
+                        {
+                            0 => ("1002:744c", 0x030000, "amdgpu"),
+                            1 => ("1002:ab30", 0x040300, "snd_hda_intel"),
+                            2 => ("1002:7446", 0x0c0330, "xhci_hcd"),
+                            _ => ("1002:7444", 0x0c8000, "i2c-designware-pci"),
+                        };
+                        b.Function(address, ids, cls, subsystem: "1002:0e3b", driver: driver, group: cardGroup, bootVga: port == 0, rebar: fn == 0);
+                    }
+                    else
+                    {
+                        b.Function(address, "8086:1521", 0x020000, subsystem: "8086:0001", driver: "igb", group: cardGroup, flr: true, sriovTotalVfs: 8);
+                    }
+                }
+            });
+            count += 1 + cardFunctions;
+        }
+
+        return builder;
+    }
+
     private static HostTreeBuilder Seed004(string cmdline) => new HostTreeBuilder()
         .Describe("Seed 004: Unraid 7.2.3, MSI MPG X870E Carbon WiFi, Ryzen 9 9950X3D with the Radeon iGPU as primary display, RTX 4060 Ti in group 14.")
         .Describe("From the report: board, BIOS, CPU, kernel, ids, addresses, group 14 and its type, vfio-pci binding. Filled in: other devices and groups.")

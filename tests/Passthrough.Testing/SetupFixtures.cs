@@ -73,7 +73,9 @@ public static class SetupFixtures
     public static SortedDictionary<string, byte[]> Snapshot(string root)
     {
         var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var file in System.IO.Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        // Symbolic links are skipped: sysfs links form cycles (device -> iommu_group -> devices -> device).
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
+        foreach (var file in System.IO.Directory.EnumerateFiles(root, "*", options))
         {
             var relative = Path.GetRelativePath(root, file);
             if (relative.StartsWith("sys/", StringComparison.Ordinal) || relative.StartsWith("var/lib/passthrough/", StringComparison.Ordinal))

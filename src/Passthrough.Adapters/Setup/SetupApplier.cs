@@ -125,7 +125,7 @@ public sealed class SetupApplier
         }
 
         var systemdSteps = await SystemdAsync(plan.DaemonReload, plan.UnitsToEnable, cancellationToken).ConfigureAwait(false);
-        var (ran, notRun) = await RunAsync(plan.Commands, timestamp, cancellationToken).ConfigureAwait(false);
+        var (ran, notRun) = await RunAsync(plan.Commands, $"The files were written (backup {timestamp}); fix the cause and run the command again, or `passthrough setup undo {timestamp}`.", cancellationToken).ConfigureAwait(false);
         return new SetupOutcome(timestamp, written, ran, notRun, systemdSteps, plan.RebootNeeded);
     }
 
@@ -177,7 +177,7 @@ public sealed class SetupApplier
         var daemonReload = manifest.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal));
         var systemdSteps = await SystemdAsync(daemonReload, [], cancellationToken).ConfigureAwait(false);
         var commands = manifest.Undo.Select(c => c.ToPlanned("undo")).Concat(manifest.Regeneration.Select(c => c.ToPlanned("regenerate")));
-        var (ran, notRun) = await RunAsync(commands, manifest.Timestamp, cancellationToken).ConfigureAwait(false);
+        var (ran, notRun) = await RunAsync(commands, "The files were restored; fix the cause and run the command again.", cancellationToken).ConfigureAwait(false);
         return new SetupOutcome(manifest.Timestamp, restored, ran, notRun, systemdSteps, manifest.Files.Count > 0);
     }
 
@@ -257,7 +257,7 @@ public sealed class SetupApplier
         return steps;
     }
 
-    private async Task<(List<string> Ran, List<string> NotRun)> RunAsync(IEnumerable<PlannedCommand> commands, string timestamp, CancellationToken cancellationToken)
+    private async Task<(List<string> Ran, List<string> NotRun)> RunAsync(IEnumerable<PlannedCommand> commands, string remedy, CancellationToken cancellationToken)
     {
         var ran = new List<string>();
         var notRun = new List<string>();
@@ -272,7 +272,7 @@ public sealed class SetupApplier
             // Rebuilding every initramfs takes minutes on a desktop with several kernels.
             var options = new ProcessOptions().WithTimeout(TimeSpan.FromMinutes(15));
             var result = await _runner.RunAsync(command.Program, command.Arguments, options, cancellationToken).ConfigureAwait(false);
-            result.EnsureSuccess($"The files were written (backup {timestamp}); fix the cause and run `{command.Display}` again, or `passthrough setup undo {timestamp}`.");
+            result.EnsureSuccess(remedy);
             ran.Add(command.Display);
         }
 

@@ -135,6 +135,10 @@ public sealed class SysfsDriverBinder : IDriverBinder
                     $"Could not {what}: permission denied writing {shown} to {hostPath}.",
                     "Run it as root (sudo); the libvirt hook runs as root.",
                     inner),
+                FileNotFoundException or DirectoryNotFoundException => PassthroughException.Failure(
+                    $"Could not {what}: {hostPath} does not exist (the driver is not loaded, or the device is gone).",
+                    "`lsmod` shows the loaded modules; `passthrough list --all` the devices.",
+                    inner),
                 _ => PassthroughException.Failure(
                     $"Could not {what}: writing {shown} to {hostPath} failed: {inner.Message}",
                     "`dmesg | tail` shows why the kernel refused; `passthrough status` shows the bindings now.",

@@ -22,6 +22,7 @@ public sealed class SysfsHostReader : IHostReader
 
     private readonly HostRoot _root;
     private readonly bool _names;
+    private readonly Dictionary<string, bool?> _bridgeAcs = new(StringComparer.Ordinal);
 
     /// <param name="root">The directory treated as /.</param>
     /// <param name="names">Look up vendor and device names in pci.ids (skip for speed when not shown).</param>
@@ -33,6 +34,7 @@ public sealed class SysfsHostReader : IHostReader
 
     public HostInventory Read()
     {
+        _bridgeAcs.Clear();
         var devicesDir = _root.Path("/sys/bus/pci/devices");
         var functions = new List<PciFunction>();
         foreach (var entry in SysfsFiles.Entries(devicesDir))
@@ -107,8 +109,15 @@ public sealed class SysfsHostReader : IHostReader
         {
             if (PciAddress.TryParse(Path.GetFileName(current), out var address) && address != self)
             {
-                var bytes = SysfsFiles.ReadBytes(Path.Join(current, "config"), 4096);
-                bridges.Add(new UpstreamBridge(address, bytes is null ? null : new PciConfigSpace(bytes).HasAcs));
+                // Each bridge is read once, however many functions sit below it.
+                if (!_bridgeAcs.TryGetValue(current, out var acs))
+                {
+                    var bytes = SysfsFiles.ReadBytes(Path.Join(current, "config"), 4096);
+                    acs = bytes is null ? null : new PciConfigSpace(bytes).HasAcs;
+                    _bridgeAcs[current] = acs;
+                }
+
+                bridges.Add(new UpstreamBridge(address, acs));
             }
 
             current = Path.GetDirectoryName(current);

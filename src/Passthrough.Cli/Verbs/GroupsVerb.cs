@@ -59,7 +59,7 @@ internal sealed class GroupsVerb : IVerb
                     group.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     Markup.Escape(group.Type ?? "?"),
                     Markup.Escape(members),
-                    Markup.Escape((viability.Viable ? "yes: " : "no: ") + viability.Reason));
+                    Markup.Escape(Verdict(viability) + viability.Reason));
             }
 
             context.Console.Write(table);
@@ -67,4 +67,8 @@ internal sealed class GroupsVerb : IVerb
         });
         return command;
     }
+
+    /// <summary>A group of bridges alone is neither good nor bad news: there is nothing in it to pass.</summary>
+    internal static string Verdict(Passthrough.Pci.GroupViability viability) =>
+        viability.Viable ? "yes: " : viability.InTheWay.Count == 0 ? "n/a: " : "no: ";
 }

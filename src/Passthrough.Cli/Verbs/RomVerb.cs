@@ -225,7 +225,7 @@ internal sealed class RomVerb : IVerb
                 context.Out.WriteLine($"Installed {hostPath} (mode 0644): {location.Why}.");
             }
 
-            await RestoreContextAsync(context, root, hostPath, cancellationToken).ConfigureAwait(false);
+            await RestoreContextAsync(context, root, root.IsLiveSystem, hostPath, cancellationToken).ConfigureAwait(false);
             if (!rom.UefiCapable)
             {
                 context.Out.WriteLine("Note: it has no EFI image; with OVMF the screen stays dark until the guest's driver loads.");
@@ -238,8 +238,9 @@ internal sealed class RomVerb : IVerb
         return command;
     }
 
-    /// <summary>SELinux is on when selinuxfs shows an enforce file (enforcing or permissive).</summary>
-    private static async Task RestoreContextAsync(CliContext context, HostRoot root, string hostPath, CancellationToken cancellationToken)
+    /// <summary>SELinux is on when selinuxfs shows an enforce file (enforcing or permissive). Commands run
+    /// only on the live system (<paramref name="live"/>); for a tree under --root they are printed.</summary>
+    internal static async Task RestoreContextAsync(CliContext context, HostRoot root, bool live, string hostPath, CancellationToken cancellationToken)
     {
         if (!File.Exists(root.Path("/sys/fs/selinux/enforce")))
         {
@@ -247,7 +248,7 @@ internal sealed class RomVerb : IVerb
         }
 
         string[] arguments = ["-v", hostPath];
-        if (!root.IsLiveSystem)
+        if (!live)
         {
             context.Out.WriteLine($"SELinux is on in {root}; on that host, run: restorecon {string.Join(' ', arguments)}");
             return;

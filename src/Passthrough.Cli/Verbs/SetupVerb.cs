@@ -6,6 +6,7 @@ using Passthrough.Errors;
 using Passthrough.Pci;
 using Passthrough.Setup;
 using Passthrough.Sysfs;
+using Passthrough.Systemd;
 
 namespace Passthrough.Cli.Verbs;
 
@@ -98,7 +99,9 @@ internal sealed class SetupVerb : IVerb
                 return PassthroughCli.Failed;
             }
 
-            var applier = new SetupApplier(root, context.Runner, systemd: null, runCommands: root.IsLiveSystem);
+            // systemd over D-Bus only on the live system; under --root the steps are listed.
+            using var systemd = root.IsLiveSystem && (plan.DaemonReload || plan.UnitsToEnable.Count > 0) ? SystemdManager.ConnectSystem() : null;
+            var applier = new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem);
             var outcome = await applier.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (json)
             {
@@ -144,7 +147,8 @@ internal sealed class SetupVerb : IVerb
                 return PassthroughCli.Failed;
             }
 
-            var outcome = await applier.UndoAsync(stamp, cancellationToken).ConfigureAwait(false);
+            using var systemd = root.IsLiveSystem && backup is not null && backup.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal)) ? SystemdManager.ConnectSystem() : null;
+            var outcome = await new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem).UndoAsync(stamp, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 Json.Write(context.Out, OutcomeJson(outcome, applied: true));

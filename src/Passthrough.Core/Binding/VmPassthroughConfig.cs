@@ -78,7 +78,7 @@ public sealed record VmPassthroughConfig
         catch (XmlException e)
         {
             throw PassthroughException.Input(
-                $"{source}: line {e.LineNumber}: the domain XML is not well-formed: {e.Message}",
+                $"{source}: line {e.LineNumber}, column {e.LinePosition}: the domain XML is not well-formed (it ends early or a tag does not match).",
                 "Give the XML that `virsh dumpxml` prints.",
                 e);
         }

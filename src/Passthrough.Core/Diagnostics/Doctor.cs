@@ -95,7 +95,7 @@ public static class Doctor
 
     internal static Finding LogUnknown(string id, DoctorEvidence e, string what) =>
         F(id, Severity.Info, null, $"Could not check {what}: {e.KernelLogProblem ?? "the kernel log was not read"}.", [],
-            "Run `passthrough doctor` as root (sudo) so it can read /dev/kmsg, or pass a saved `dmesg` with --root.");
+            "On the host, run `passthrough doctor` as root (sudo) so it can read /dev/kmsg; with --root DIR, save `dmesg` output as DIR/var/log/dmesg.");
 
     internal static string Describe(PciFunction f) => GroupRules.Describe(f);
 

@@ -173,7 +173,7 @@ internal static class GpuChecks
                 {
                     evidence.AddRange(forced.Select(l => l.ToString()));
                     yield return F(id, Severity.Error, subject,
-                        $"Group {group.Id} is in identity mode because the firmware requires a 1:1 mapping for {subject}: the device does DMA to host physical addresses and vfio cannot give the VM its own address space.",
+                        $"Group {group.Id} is in identity mode because the firmware requires a 1:1 mapping for {string.Join(", ", forced.Select(l => AddressIn(l.Message)).Distinct())}: the device does DMA to host physical addresses and vfio cannot give the VM its own address space.",
                         evidence, "Changing the group type will not stick while the firmware demands 1:1; see the firmware-1to1-mapping finding.");
                 }
                 else if (ptRequested)

@@ -24,6 +24,7 @@ public sealed class PciIdsDatabase
         var db = new PciIdsDatabase();
         int? vendor = null;
         var keep = false;
+        var maxWanted = wantedVendors is null || wantedVendors.Count == 0 ? int.MaxValue : wantedVendors.Max();
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {
@@ -42,6 +43,11 @@ public sealed class PciIdsDatabase
             {
                 if (TryHex(line.AsSpan(0, 4), out var v) && line[4] == ' ')
                 {
+                    if (wantedVendors is not null && v > maxWanted)
+                    {
+                        break; // vendors are sorted by id: nothing we want follows
+                    }
+
                     vendor = v;
                     keep = wantedVendors is null || wantedVendors.Contains(v);
                     if (keep)

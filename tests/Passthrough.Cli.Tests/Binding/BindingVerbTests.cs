@@ -29,6 +29,26 @@ public class BindingVerbTests
     }
 
     [Test]
+    public async Task I_can_read_the_bindings_as_json_for_scripts()
+    {
+        using var host = new SimulatedHost().AmdGpu()
+            .Function("0000:06:00.0", 0x1b21, 0x2142, 0x0c0330, "vfio-pci", 30, native: "xhci_hcd");
+        await HookVerbTests.Run(host, host.Kernel, null, null, "bind", "0000:03:00");
+
+        var status = await HookVerbTests.Run(host, host.Kernel, null, null, "status", "--json");
+
+        Assert.That(status.ExitCode, Is.EqualTo(0), status.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(status.Stdout);
+        var vm = json.RootElement.GetProperty("vms")[0];
+        Assert.That(vm.GetProperty("owner").GetString(), Is.EqualTo("bind"));
+        Assert.That(vm.GetProperty("state").GetString(), Is.EqualTo("prepared"));
+        var devices = vm.GetProperty("devices").EnumerateArray().Select(d => (d.GetProperty("address").GetString(), d.GetProperty("current").GetString(), d.GetProperty("hostDriver").GetString())).ToList();
+        Assert.That(devices, Is.EqualTo(new[] { ("0000:03:00.0", "vfio-pci", "amdgpu"), ("0000:03:00.1", "vfio-pci", "snd_hda_intel") }));
+        Assert.That(json.RootElement.GetProperty("vfioOutsidePassthrough")[0].GetString(), Is.EqualTo("0000:06:00.0"));
+        Assert.That(json.RootElement.GetProperty("healthy").GetBoolean(), Is.True);
+    }
+
+    [Test]
     public async Task I_can_unbind_a_device_bound_at_boot_and_the_kernel_picks_its_driver()
     {
         using var host = new SimulatedHost()

@@ -38,7 +38,7 @@ public class LibvirtdHookTests
             exit 0
             """.ReplaceLineEndings("\n"));
         File.SetUnixFileMode(recorder, (UnixFileMode)0b111_101_101);
-        await RemoveTestDomains();
+        await LibvirtdDomains.RemoveAsync(Plain, Ours, Refused);
 
         var install = await CliRun.RunAsync(["hooks", "install", "--binary", recorder]);
         Assert.That(install.ExitCode, Is.Zero, install.ToString());
@@ -49,7 +49,7 @@ public class LibvirtdHookTests
     [OneTimeTearDown]
     public async Task RestoreHooks()
     {
-        await RemoveTestDomains();
+        await LibvirtdDomains.RemoveAsync(Plain, Ours, Refused);
         if (_installed)
         {
             var uninstall = await CliRun.RunAsync(["hooks", "uninstall"]);
@@ -81,10 +81,10 @@ public class LibvirtdHookTests
     [Test]
     public async Task I_can_start_and_destroy_a_vm_without_our_metadata_and_passthrough_never_runs()
     {
-        await Define(Plain, withMetadata: false);
+        await LibvirtdDomains.DefineAsync(Plain, withMetadata: false);
 
-        await Expect(RealLibvirtd.Virsh("start", Plain));
-        await Expect(RealLibvirtd.Virsh("destroy", Plain));
+        await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("start", Plain));
+        await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("destroy", Plain));
 
         Assert.That(Calls(), Is.Empty, "the hook left at once, before starting passthrough");
         Assert.That(File.Exists("/pwned"), Is.False, "nothing in the name was executed");
@@ -93,10 +93,10 @@ public class LibvirtdHookTests
     [Test]
     public async Task I_get_passthrough_called_with_the_exact_name_for_prepare_start_started_stopped_and_release()
     {
-        await Define(Ours, withMetadata: true);
+        await LibvirtdDomains.DefineAsync(Ours, withMetadata: true);
 
-        await Expect(RealLibvirtd.Virsh("start", Ours));
-        await Expect(RealLibvirtd.Virsh("destroy", Ours));
+        await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("start", Ours));
+        await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("destroy", Ours));
 
         var calls = Calls();
         Assert.That(calls.Select(c => string.Join(' ', c.Arguments.Skip(3).Take(2))), Is.EqualTo(new[]
@@ -112,7 +112,7 @@ public class LibvirtdHookTests
     [Test]
     public async Task I_see_passthroughs_error_line_in_virsh_start_when_prepare_fails_and_release_still_runs()
     {
-        await Define(Refused, withMetadata: true);
+        await LibvirtdDomains.DefineAsync(Refused, withMetadata: true);
 
         var start = await RealLibvirtd.Virsh("start", Refused);
 
@@ -125,47 +125,6 @@ public class LibvirtdHookTests
         var operations = Calls().Select(c => string.Join(' ', c.Arguments.Skip(3).Take(2))).ToList();
         Assert.That(operations[0], Is.EqualTo("prepare begin"));
         Assert.That(operations, Does.Contain("release end"));
-    }
-
-    private static async Task Expect(Task<Passthrough.Processes.ProcessResult> run)
-    {
-        var result = await run;
-        Assert.That(result.Succeeded, Is.True, $"{result.Command}: {result.Stderr}");
-    }
-
-    private static async Task Define(string name, bool withMetadata)
-    {
-        XNamespace ns = "urn:passthrough:1";
-        var domain = new XElement(
-            "domain",
-            new XAttribute("type", "qemu"),
-            new XElement("name", name),
-            new XElement("memory", new XAttribute("unit", "MiB"), 64),
-            new XElement("vcpu", 1),
-            new XElement("os", new XElement("type", new XAttribute("arch", "x86_64"), new XAttribute("machine", "q35"), "hvm")),
-            withMetadata
-                ? new XElement("metadata", new XElement(ns + "config", new XAttribute(XNamespace.Xmlns + "passthrough", ns), new XAttribute("mode", "dynamic")))
-                : null,
-            new XElement("devices", new XElement("emulator", "/usr/bin/qemu-system-x86_64")));
-        var file = Path.Join(Path.GetTempPath(), $"passthrough-domain-{Guid.NewGuid():N}.xml");
-        await File.WriteAllTextAsync(file, domain.ToString(), Encoding.UTF8);
-        try
-        {
-            await Expect(RealLibvirtd.Virsh("define", file));
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    private static async Task RemoveTestDomains()
-    {
-        foreach (var name in new[] { Plain, Ours, Refused })
-        {
-            await RealLibvirtd.Virsh("destroy", name);
-            await RealLibvirtd.Virsh("undefine", name);
-        }
     }
 
     private List<(string[] Arguments, string Xml)> Calls() =>

@@ -95,6 +95,17 @@ public class RomVerbTests
     }
 
     [Test]
+    public void I_get_exit_2_for_a_slot_that_is_not_on_the_host()
+    {
+        var root = HostWithGpu("0x1002", "0x744c", rom: null);
+
+        var result = CliRun.Run("--root", root, "rom", "inspect", Write("gpu.rom", RomImageBuilder.LegacyAndEfi()), "--slot", "0000:0a:00.0");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("No PCI device 0000:0a:00.0"));
+    }
+
+    [Test]
     public void I_get_exit_2_and_the_offset_for_a_truncated_rom()
     {
         var file = Write("cut.rom", RomImageBuilder.LegacyAndEfi()[..40000]);
@@ -225,6 +236,22 @@ public class RomVerbTests
         Assert.That(result.Stdout, Does.Contain("run: restorecon -v /usr/share/qemu/rx7900xtx.rom"));
         Assert.That(runner.Commands, Is.Empty, "nothing runs against the live system when --root is not /");
         Assert.That(result.Stdout, Does.Contain("<rom file='/usr/share/qemu/rx7900xtx.rom'/>"));
+    }
+
+    [Test]
+    public async Task On_the_live_system_with_selinux_on_the_context_is_restored_through_restorecon()
+    {
+        var root = HostWithGpu("0x1002", "0x744c", rom: null);
+        Directory.CreateDirectory(Path.Join(root, "sys/fs/selinux"));
+        File.WriteAllText(Path.Join(root, "sys/fs/selinux/enforce"), "0");
+        var runner = new RecordingRunnerFake();
+        using var output = new StringWriter();
+        var context = new Passthrough.Cli.CliContext(output, TextWriter.Null, runner: runner);
+
+        await Passthrough.Cli.Verbs.RomVerb.RestoreContextAsync(context, new HostRoot(root), live: true, "/usr/share/qemu/gpu.rom", CancellationToken.None);
+
+        Assert.That(runner.Commands, Is.EqualTo(new[] { "restorecon -v /usr/share/qemu/gpu.rom" }), "permissive (0) still means SELinux is on");
+        Assert.That(output.ToString(), Does.Contain("Restored the SELinux context"));
     }
 
     [Test]

@@ -63,4 +63,23 @@ public class CaptureVerbTests
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.Stderr, Does.Contain("Cannot read"));
     }
+
+    [Test]
+    public void I_can_capture_this_machine_and_list_the_same_devices_from_the_capture()
+    {
+        if (!Directory.Exists("/sys/bus/pci/devices") || Directory.GetFileSystemEntries("/sys/bus/pci/devices").Length == 0)
+        {
+            Assert.Ignore("this machine shows no PCI devices in /sys");
+        }
+
+        using var dir = new TempDirectory();
+        var save = CliRun.Run("capture", "save", "-o", dir.Combine("me.host"));
+        var expand = CliRun.Run("capture", "expand", dir.Combine("me.host"), dir.Combine("me"));
+        var live = CliRun.Run("list", "--all", "--json");
+        var captured = CliRun.Run("--root", dir.Combine("me"), "list", "--all", "--json");
+
+        Assert.That(save.ExitCode, Is.EqualTo(0), save.ToString());
+        Assert.That(expand.ExitCode, Is.EqualTo(0), expand.ToString());
+        Assert.That(captured.Stdout, Is.EqualTo(live.Stdout));
+    }
 }

@@ -72,7 +72,7 @@ public class VmPassthroughConfigTests
     {
         var error = Assert.Throws<PassthroughException>(() => VmPassthroughConfig.FromXml("<domain>\n<name>x</nam>\n</domain>", "stdin"));
 
-        Assert.That(error!.Message, Does.StartWith("stdin: line 2: the domain XML is not well-formed"));
+        Assert.That(error!.Message, Does.StartWith("stdin: line 2, column 10: the domain XML is not well-formed"));
     }
 
     [Test]

@@ -65,7 +65,16 @@ domain_xml() {
 }
 
 # Whether this build of passthrough has a verb (the hooks issue lands in parts).
-has_verb() { passthrough "$@" --help >/dev/null 2>&1; }
+# (`--help` of an unknown verb still exits 0, so look for the verb in its parent's help; cached per run.)
+has_verb() {
+  local parent=() word cache
+  for word in "$@"; do
+    cache="/run/lab/help${parent[*]:+-${parent[*]// /-}}"
+    [ -f "$cache" ] || passthrough "${parent[@]}" --help > "$cache" 2>&1 || true
+    grep -qE "^[[:space:]]+$word([[:space:],]|$)" "$cache" || return 1
+    parent+=("$word")
+  done
+}
 need_verb() { has_verb "$@" || fail "not available yet: 'passthrough $*' is not in this build"; }
 hook_installed() { ls /etc/libvirt/hooks/qemu.d/* >/dev/null 2>&1; }
 
@@ -75,7 +84,7 @@ reset_host_by_hand() {
   local i f
   for i in 0 1 2 3; do
     f="${GPU_FUNCS[$i]}"
-    [ "$(driver_of "$f")" = "${ORIGINAL_DRIVERS[$i]}" ] && continue
+    [ -n "$(override_of "$f")" ] || [ "$(driver_of "$f")" != "${ORIGINAL_DRIVERS[$i]}" ] || continue
     [ -e "/sys/bus/pci/devices/$f/driver" ] && echo "$f" > "/sys/bus/pci/devices/$f/driver/unbind" || true
     echo > "/sys/bus/pci/devices/$f/driver_override" || true
     echo "$f" > /sys/bus/pci/drivers_probe || true
@@ -84,4 +93,47 @@ reset_host_by_hand() {
     grep -q 'frame buffer' "$v/name" 2>/dev/null && echo 1 > "$v/bind" 2>/dev/null || true
   done
   systemctl start display-manager.service 2>/dev/null || true
+}
+
+# The hook as libvirt runs it, and libvirtd noticing it (scenarios install it when an earlier one did not).
+HOOK=/etc/libvirt/hooks/qemu.d/50-passthrough
+LOG=/var/log/passthrough/passthrough.log
+need_hooks() {
+  need_verb hooks install
+  need_verb hook qemu
+  if ! [ -x "$HOOK" ]; then
+    passthrough hooks install || fail "passthrough hooks install failed"
+    systemctl restart libvirtd.service
+  fi
+}
+# define NAME XML: defines the domain (replacing an old one of the same name).
+define() {
+  local f; f="$(mktemp /tmp/domain.XXXXXX.xml)"; printf '%s\n' "$2" > "$f"
+  virsh -q undefine "$1" >/dev/null 2>&1 || true
+  virsh -q define "$f" >/dev/null || fail "virsh define of '$1' failed: $(virsh define "$f" 2>&1 | tail -n1)"
+}
+vm_state() { virsh domstate "$1" 2>/dev/null | head -n1; }
+dm_active() { [ "$(systemctl is-active display-manager.service)" = active ]; }
+dm_inactive() { [ "$(systemctl is-active display-manager.service)" != active ]; }
+fb_vtcon() { local v; for v in /sys/class/vtconsole/vtcon*; do grep -q 'frame buffer' "$v/name" 2>/dev/null && { echo "$v"; return 0; }; done; return 0; }
+# driver_override as a user would read it: the kernel shows "(null)" when none is set.
+override_of() { local o; o="$(cat "/sys/bus/pci/devices/$1/driver_override")"; [ "$o" = "(null)" ] || echo "$o"; }
+# What a user sees after a VM: drivers back, frame-buffer console bound, display manager up on card0.
+expect_desktop() {  # expect_desktop WHEN
+  expect_drivers "$1" "${ORIGINAL_DRIVERS[@]}"
+  local v; v="$(fb_vtcon)"
+  [ -n "$v" ] || fail "$1: no frame-buffer vtconsole (fbcon did not come back)"
+  [ "$(cat "$v/bind")" = 1 ] || fail "$1: $(basename "$v") ($(cat "$v/name")) is not bound"
+  wait_for 60 dm_active || fail "$1: the display manager is $(systemctl is-active display-manager.service)"
+  [ -e /dev/dri/card0 ] || fail "$1: /dev/dri/card0 is gone ($(ls /dev/dri 2>/dev/null | paste -sd' '))"
+  [ ! -e /dev/dri/card1 ] || fail "$1: the card came back as card1 (a dead descriptor still holds card0)"
+  local pid; pid="$(systemctl show -p MainPID --value display-manager.service)"
+  [ "$(readlink "/proc/$pid/fd/3" 2>/dev/null)" = /dev/dri/card0 ] || fail "$1: the display manager does not hold /dev/dri/card0"
+}
+# Writes that bypass Passthrough, for setting a scene: FUNC to DRIVER through driver_override.
+bind_by_hand() {  # bind_by_hand FUNC DRIVER
+  local d="/sys/bus/pci/devices/$1"
+  echo "$2" > "$d/driver_override"
+  [ -e "$d/driver" ] && echo "$1" > "$d/driver/unbind"
+  echo "$1" > /sys/bus/pci/drivers_probe
 }

@@ -1,0 +1,58 @@
+using NUnit.Framework;
+using Passthrough.Testing;
+
+namespace Passthrough.Tests.Verbs;
+
+/// <summary>What `make demo` shows a newcomer on the bundled workstation host.</summary>
+public class DemoOutputTests
+{
+    private TempDirectory _dir = null!;
+    private string _root = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = new TempDirectory();
+        _root = _dir.Combine("workstation");
+        var expand = CliRun.Run("capture", "expand", FixtureHosts.WorkstationPath, _root);
+        Assert.That(expand.ExitCode, Is.EqualTo(0), expand.ToString());
+    }
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private static string Line(string text, string containing) =>
+        text.Split('\n').Single(l => l.Contains(containing, StringComparison.Ordinal));
+
+    [Test]
+    public void I_see_both_gpus_and_which_one_the_firmware_booted_on()
+    {
+        var result = CliRun.Run("--root", _root, "list");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(Line(result.Stdout, "GPU 0000:00:02"), Does.EndWith("[boot display]"));
+        Assert.That(Line(result.Stdout, "GPU 0000:01:00"), Does.Not.Contain("[boot display]"));
+        Assert.That(Line(result.Stdout, "0000:01:00.0 "), Does.Contain("10de:1e84").And.Contain("vfio-pci").And.Contain(" 12 ").And.Contain(" flr "));
+        Assert.That(Line(result.Stdout, "0000:01:00.2 "), Does.Contain("USB controller").And.Contain("xhci_hcd"));
+        Assert.That(Line(result.Stdout, "0000:01:00.3 "), Does.Contain("Serial bus controller").And.Contain("nvidia-gpu"));
+        Assert.That(result.Stdout, Does.Not.Contain("0000:00:1f.6"), "only GPUs without --all");
+    }
+
+    [Test]
+    public void I_see_every_function_with_all()
+    {
+        var result = CliRun.Run("--root", _root, "list", "--all");
+
+        Assert.That(result.Stdout, Does.Contain("0000:00:1f.6").And.Contain("e1000e").And.Contain("0000:02:00.0"));
+    }
+
+    [Test]
+    public void I_see_the_gpu_group_as_viable_and_bridge_groups_as_nothing_to_assign()
+    {
+        var result = CliRun.Run("--root", _root, "groups");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(Line(result.Stdout, "0000:01:00.0 "), Does.Contain("identity").And.Contain("yes: only the functions of 0000:01:00"));
+        Assert.That(Line(result.Stdout, "0000:00:01.0 "), Does.Contain("n/a: only bridges"));
+    }
+}

@@ -1,0 +1,36 @@
+# Scenario 7: a VM without our metadata and a VM with a hostile name: the hook does nothing, quickly,
+# and no part of the name is ever run.
+source /opt/lab/lib.sh
+need_hooks
+hostile="lab \$(touch /tmp/pwned) 'q' \"d\" ; \`id\` ü"
+before="$(drivers)"
+plain_xml="$(domain_xml "$hostile" "" "" no)"
+
+t=$(now); passthrough --version > /dev/null; t_dotnet="$(elapsed "$t")"
+step "the installed hook on a domain without metadata, as libvirt calls it"
+for op in "prepare begin" "start begin" "started begin" "stopped end" "release end"; do
+  t=$(now)
+  out="$(printf '%s\n' "$plain_xml" | "$HOOK" "$hostile" $op - 2>&1)" || fail "the hook exited non-zero for '$op'"
+  took="$(elapsed "$t")"
+  [ -z "$out" ] || fail "the hook printed something for a domain without metadata: $out"
+  # "Quickly" = without starting .NET: well under one `passthrough --version` (absolute times under
+  # TCG on a shared host say little).
+  awk -v t="$took" -v d="$t_dotnet" 'BEGIN { exit !(t < d / 3) }' || fail "the hook took $took s for '$op' on a domain without metadata (passthrough --version: $t_dotnet s)"
+done
+note "no-metadata hook call: $took s; passthrough --version: $t_dotnet s"
+
+step "virsh start/destroy of the hostile-named VM without metadata"
+lines_before="$(wc -l < "$LOG" 2>/dev/null || echo 0)"
+define "$hostile" "$plain_xml"
+virsh start "$hostile" 2> /tmp/start.err || fail "virsh start of the hostile name failed: $(tr '\n' ' ' < /tmp/start.err)"
+virsh destroy "$hostile" > /dev/null 2> /tmp/destroy.err || fail "virsh destroy failed: $(tr '\n' ' ' < /tmp/destroy.err)"
+virsh -q undefine "$hostile"
+[ "$(wc -l < "$LOG" 2>/dev/null || echo 0)" = "$lines_before" ] || fail "the hook logged for a VM without metadata"
+
+step "the hostile name with our metadata (no devices): passed on verbatim, never run"
+meta_xml="$(domain_xml "$hostile" dynamic "" no)"
+printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" prepare begin - || fail "prepare for the hostile name exited $?"
+printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" release end - || fail "release for the hostile name exited $?"
+grep -qF "hook qemu $hostile prepare begin" "$LOG" || fail "the log does not show the hostile name verbatim"
+[ ! -e /tmp/pwned ] || fail "a command in the VM name was run (/tmp/pwned exists)"
+[ "$(drivers)" = "$before" ] || fail "drivers changed: $(drivers), were $before"
