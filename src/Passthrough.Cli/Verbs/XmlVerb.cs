@@ -140,7 +140,8 @@ internal sealed class XmlVerb : IVerb
             var root = GlobalOptions.HostRoot(result);
             var explicitRoot = result.GetResult(GlobalOptions.Root) is { Implicit: false };
             var inputs = new LintInputs().WithRom(path => RomFacts.Read(root, path));
-            if (explicitRoot || Directory.EnumerateFileSystemEntries(root.Path("/sys/kernel/iommu_groups")).Any())
+            var groups = root.Path("/sys/kernel/iommu_groups");
+            if (explicitRoot || (Directory.Exists(groups) && Directory.EnumerateFileSystemEntries(groups).Any()))
             {
                 inputs = inputs.WithHost(new SysfsHostReader(root, names: false).Read());
             }
