@@ -21,17 +21,21 @@ done
 note "no-metadata hook call: $took s; passthrough --version: $t_dotnet s"
 
 step "virsh start/destroy of the hostile-named VM without metadata"
-lines_before="$(wc -l < "$LOG" 2>/dev/null || echo 0)"
+lines_before="$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)"
 define "$hostile" "$plain_xml"
 virsh start "$hostile" 2> /tmp/start.err || fail "virsh start of the hostile name failed: $(tr '\n' ' ' < /tmp/start.err)"
 virsh destroy "$hostile" > /dev/null 2> /tmp/destroy.err || fail "virsh destroy failed: $(tr '\n' ' ' < /tmp/destroy.err)"
 virsh -q undefine "$hostile"
-[ "$(wc -l < "$LOG" 2>/dev/null || echo 0)" = "$lines_before" ] || fail "the hook logged for a VM without metadata"
+[ "$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)" = "$lines_before" ] || fail "the hook logged for a VM without metadata"
 
-step "the hostile name with our metadata (no devices): passed on verbatim, never run"
+step "the hostile name with our metadata (no devices): refused, named verbatim, never run"
 meta_xml="$(domain_xml "$hostile" dynamic "" no)"
-printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" prepare begin - || fail "prepare for the hostile name exited $?"
-printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" release end - || fail "release for the hostile name exited $?"
+if printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" prepare begin - 2> /tmp/prepare.err; then
+  printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" release end - || fail "release for the hostile name exited $?"
+else
+  cat /tmp/prepare.err
+  grep -qF "$hostile" /tmp/prepare.err || fail "the error does not name the VM verbatim: $(cat /tmp/prepare.err)"
+fi
 grep -qF "hook qemu $hostile prepare begin" "$LOG" || fail "the log does not show the hostile name verbatim"
 [ ! -e /pwned ] || fail "a command in the VM name was run (/pwned exists)"
 [ "$(drivers)" = "$before" ] || fail "drivers changed: $(drivers), were $before"
