@@ -93,7 +93,8 @@ internal sealed class HooksVerb : IVerb
             var running = probe.RunningDaemons().Where(d => d.Name == daemon).OrderBy(d => d.StartedUtc).FirstOrDefault();
 
             // Noticed: the daemon started after the hook file was last written (it scans at start-up).
-            bool? noticed = !state.IsOurs || state.ModifiedUtc is null ? false : running is null ? null : running.StartedUtc >= state.ModifiedUtc.Value.AddSeconds(-0.01);
+            // The start time rests on /proc/stat's btime, in whole seconds, so allow one second.
+            bool? noticed = !state.IsOurs || state.ModifiedUtc is null ? false : running is null ? null : running.StartedUtc >= state.ModifiedUtc.Value.AddSeconds(-1);
             var selinux = probe.SelinuxEnabled
                 ? new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath }.Where(p => File.Exists(root.Path(p)) || Directory.Exists(root.Path(p))).Select(probe.LabelOf).ToList()
                 : [];

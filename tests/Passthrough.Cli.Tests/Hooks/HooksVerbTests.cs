@@ -209,6 +209,21 @@ public class HooksVerbTests
     private CliResult Status() => CliRun.Run("--root", _root.Path, "hooks", "status");
 
     /// <summary>/proc entries for a daemon process started at <paramref name="startedUtc"/>; returns the start time as /proc can express it.</summary>
+    [Test]
+    public void I_am_told_the_daemon_noticed_a_hook_written_in_the_second_it_was_restarted()
+    {
+        // /proc/stat's btime is whole seconds: a restart right after the install can look up to a
+        // second older than the hook (seen in the lab). That restart did read the hook.
+        Install();
+        var started = FakeDaemon("libvirtd", 4243, DateTime.UtcNow.AddMinutes(-1));
+        File.SetLastWriteTimeUtc(Hook, started.AddSeconds(0.7));
+
+        var result = Status();
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Stdout, Does.Contain("Noticed: yes, libvirtd (pid 4243)"));
+    }
+
     private DateTime FakeDaemon(string name, int pid, DateTime startedUtc)
     {
         var boot = DateTime.UtcNow.AddHours(-1);
