@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build test demo format format-fix install uninstall clean bench lab
+.PHONY: all build deps test demo format format-fix install uninstall clean bench lab
 
 all: build
 
@@ -19,7 +19,10 @@ build:
 	$(DOTNET) publish src/Passthrough.Cli/Passthrough.Cli.csproj -c $(CONFIG) -o $(ART)/bin --nologo -v quiet -p:UseAppHost=true
 	@test -x $(BIN) && echo "built $(BIN)"
 
-test: build
+deps:
+	tests/install-deps
+
+test: deps build
 	@rm -rf $(ART)/test; mkdir -p $(ART)/test
 	$(DOTNET) build Passthrough.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test Passthrough.sln -c $(CONFIG) --no-build --nologo \
