@@ -26,21 +26,14 @@ internal sealed class GroupsVerb : IVerb
 
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new
+                var groups = new List<GroupJson>(inventory.Groups.Count);
+                foreach (var g in inventory.Groups)
                 {
-                    groups = inventory.Groups.Select(g =>
-                    {
-                        var viability = inventory.Viability(g);
-                        return new
-                        {
-                            id = g.Id,
-                            type = g.Type,
-                            devices = g.Members.Select(m => m.ToString()),
-                            viable = viability.Viable,
-                            reason = viability.Reason,
-                        };
-                    }),
-                });
+                    var viability = inventory.Viability(g);
+                    groups.Add(new GroupJson(g.Id, g.Type, [.. g.Members.Select(m => m.ToString())], viability.Viable, viability.Reason));
+                }
+
+                Json.Write(context.Out, new GroupListJson(groups), InventoryJsonContext.Relaxed.GroupListJson);
                 return PassthroughCli.Ok;
             }
 

@@ -39,7 +39,7 @@ internal sealed class ListVerb : IVerb
     {
         if (json)
         {
-            Json.Write(context.Out, new { devices = inventory.Functions.Select(DeviceJson.From) });
+            Json.Write(context.Out, new DeviceListJson([.. inventory.Functions.Select(DeviceJson.From)]), InventoryJsonContext.Relaxed.DeviceListJson);
             return;
         }
 
@@ -57,15 +57,10 @@ internal sealed class ListVerb : IVerb
         var gpus = inventory.Gpus;
         if (json)
         {
-            Json.Write(context.Out, new
-            {
-                gpus = gpus.Select(g => new
-                {
-                    slot = g.Slot.ToString(),
-                    bootVga = g.BootVga,
-                    functions = g.Functions.Select(DeviceJson.From),
-                }),
-            });
+            Json.Write(
+                context.Out,
+                new GpuListJson([.. gpus.Select(g => new GpuJson(g.Slot.ToString(), g.BootVga, [.. g.Functions.Select(DeviceJson.From)]))]),
+                InventoryJsonContext.Relaxed.GpuListJson);
             return;
         }
 
