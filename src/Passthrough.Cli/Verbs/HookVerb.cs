@@ -9,9 +9,11 @@ namespace Passthrough.Cli.Verbs;
 /// <summary>
 /// `passthrough hook qemu NAME OP SUBOP [EXTRA...]`: what libvirt's QEMU hook runs, with the domain
 /// XML on stdin (https://libvirt.org/hooks.html). prepare/begin binds, release/end restores (libvirt
-/// also calls release after a failed start, so a partial prepare is restored too). Every other
-/// operation and every domain without our metadata: exit 0 at once, print nothing. Never calls
-/// virsh or libvirt (libvirt's docs: a hook that calls back into libvirt can deadlock).
+/// also calls release after a failed start, so a partial prepare is restored too). The installed
+/// script only starts .NET for those two; every other operation (start, started, stopped, ...: a
+/// call by hand, or from a script installed by an older version) and every domain without our
+/// metadata: exit 0 at once, print nothing. Never calls virsh or libvirt (libvirt's docs: a hook
+/// that calls back into libvirt can deadlock).
 /// </summary>
 internal sealed class HookVerb : IVerb
 {
@@ -20,8 +22,8 @@ internal sealed class HookVerb : IVerb
     public Command Create(CliContext context)
     {
         var name = new Argument<string>("NAME") { Description = "The domain name (libvirt's first hook argument)." };
-        var op = new Argument<string>("OP") { Description = "prepare, start, started, stopped, release, ..." };
-        var subop = new Argument<string>("SUBOP") { Description = "begin or end." };
+        var op = new Argument<string>("OP") { Description = "prepare or release (any other operation: exit 0, nothing done)." };
+        var subop = new Argument<string>("SUBOP") { Description = "begin (with prepare) or end (with release)." };
         var extra = new Argument<string[]>("EXTRA") { Description = "Extra arguments (\"-\", the release reason).", Arity = ArgumentArity.ZeroOrMore };
         var qemu = new Command("qemu", "The QEMU driver's hook: bind before start, restore after stop.") { name, op, subop, extra };
         qemu.SetAction(async (result, cancellationToken) =>

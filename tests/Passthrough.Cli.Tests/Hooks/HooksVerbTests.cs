@@ -156,6 +156,27 @@ public class HooksVerbTests
     }
 
     [Test]
+    public void I_am_told_a_hook_installed_by_an_older_version_is_out_of_date_until_i_install_again()
+    {
+        // An older version's `hooks install`, whose script still started passthrough for start, started
+        // and stopped (same format marker: status compares the whole installed text with what this version ships).
+        Install();
+        File.Copy(Path.Join(RepoPaths.Fixtures, "hooks", "50-passthrough.all-operations"), Hook, overwrite: true);
+        File.SetUnixFileMode(Hook, Mode755);
+
+        var before = Status();
+
+        Assert.That(before.ExitCode, Is.EqualTo(1), before.ToString());
+        Assert.That(before.Stdout, Does.Contain("Installed:").And.Contain("Up to date: NO").And.Contain("passthrough hooks install"));
+        Assert.That(before.Stdout, Does.Contain($"Runs: {Binary}."));
+
+        var install = Install();
+
+        Assert.That(install.Stdout, Does.Contain("Updated the libvirt hook"));
+        Assert.That(Status().Stdout, Does.Contain("Up to date: yes"));
+    }
+
+    [Test]
     public void I_am_told_the_daemon_has_not_noticed_a_hook_written_after_it_started()
     {
         Install();

@@ -91,17 +91,19 @@ public class LibvirtdHookTests
     }
 
     [Test]
-    public async Task I_get_passthrough_called_with_the_exact_name_for_prepare_start_started_stopped_and_release()
+    public async Task I_get_passthrough_started_with_the_exact_name_only_for_prepare_begin_and_release_end()
     {
         await LibvirtdDomains.DefineAsync(Ours, withMetadata: true);
 
         await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("start", Ours));
         await LibvirtdDomains.ExpectAsync(RealLibvirtd.Virsh("destroy", Ours));
 
+        // libvirt also runs start begin, started begin and stopped end; the script leaves those
+        // before starting passthrough, and libvirt copes with a hook that did not read its stdin.
         var calls = Calls();
         Assert.That(calls.Select(c => string.Join(' ', c.Arguments.Skip(3).Take(2))), Is.EqualTo(new[]
         {
-            "prepare begin", "start begin", "started begin", "stopped end", "release end",
+            "prepare begin", "release end",
         }));
         Assert.That(calls.Select(c => c.Arguments[..3]), Has.All.EqualTo(new[] { "hook", "qemu", Ours }));
         Assert.That(calls.Select(c => c.Xml), Has.All.Contain("urn:passthrough:1"));

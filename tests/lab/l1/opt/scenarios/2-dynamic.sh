@@ -33,5 +33,7 @@ for f in "${GPU_FUNCS[@]}"; do
   [ -z "$(override_of "$f")" ] || fail "$f: driver_override left as $(override_of "$f")"
 done
 grep -q "hook qemu lab-dynamic release end" "$LOG" || fail "$LOG has no 'hook qemu lab-dynamic release end'"
+# libvirt also ran start, started and stopped: the script left before starting passthrough.
+! grep -E "hook qemu lab-dynamic (start|started|stopped) " "$LOG" || fail "passthrough was started for a call other than prepare begin/release end"
 virsh -q undefine lab-dynamic
 systemctl start display-manager.service

@@ -20,6 +20,19 @@ for op in "prepare begin" "start begin" "started begin" "stopped end" "release e
 done
 note "no-metadata hook call: $took s; passthrough --version: $t_dotnet s"
 
+step "the installed hook on a domain WITH our metadata, for the calls passthrough does not act on"
+meta_xml="$(domain_xml "$hostile" dynamic "" no)"
+lines_before="$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)"
+for op in "start begin" "started begin" "stopped end" "migrate begin" "restore begin" "reconnect begin" "attach begin"; do
+  t=$(now)
+  out="$(printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" $op - 2>&1)" || fail "the hook exited non-zero for '$op'"
+  took="$(elapsed "$t")"; [ "$op" != "start begin" ] || took_start="$took"
+  [ -z "$out" ] || fail "the hook printed something for '$op': $out"
+  awk -v t="$took" -v d="$t_dotnet" 'BEGIN { exit !(t < d / 3) }' || fail "the hook took $took s for '$op' on our domain: did it start passthrough? (passthrough --version: $t_dotnet s)"
+done
+[ "$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)" = "$lines_before" ] || fail "passthrough ran (and logged) for a call it does not act on"
+note "start begin on our domain (no passthrough start): $took_start s"
+
 step "virsh start/destroy of the hostile-named VM without metadata"
 lines_before="$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)"
 define "$hostile" "$plain_xml"
@@ -29,7 +42,6 @@ virsh -q undefine "$hostile"
 [ "$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)" = "$lines_before" ] || fail "the hook logged for a VM without metadata"
 
 step "the hostile name with our metadata (no devices): refused, named verbatim, never run"
-meta_xml="$(domain_xml "$hostile" dynamic "" no)"
 if printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" prepare begin - 2> /tmp/prepare.err; then
   printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" release end - || fail "release for the hostile name exited $?"
 else
