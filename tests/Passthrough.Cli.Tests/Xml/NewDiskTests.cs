@@ -138,21 +138,4 @@ public class NewDiskTests
         Assert.That(result.Stderr, Does.Contain($"the directory {host.Combine("/srv/vms")} does not exist").And.Contain("mkdir -p"));
         Assert.That(result.Stdout, Is.Empty);
     }
-
-    /// <summary>Failure injection: runs the real runner, but `program` as a name no PATH holds.</summary>
-    private sealed class MissingProgramRunnerFake(string program) : IProcessRunner
-    {
-        public List<string> Tried { get; } = [];
-
-        public Task<ProcessResult> RunAsync(string name, IReadOnlyList<string> arguments, ProcessOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            if (name != program)
-            {
-                return ProcessRunner.Instance.RunAsync(name, arguments, options, cancellationToken);
-            }
-
-            Tried.Add(string.Join(' ', arguments.Prepend(name)));
-            return ProcessRunner.Instance.RunAsync($"{program}-not-installed-{Guid.NewGuid():N}", arguments, options, cancellationToken);
-        }
-    }
 }
