@@ -10,12 +10,19 @@ namespace Passthrough.Cli;
 public sealed class CliContext
 {
     private readonly Lazy<IAnsiConsole> _console;
+    private readonly Lazy<TextReader> _in;
 
     public CliContext(TextWriter output, TextWriter error, TextReader? input = null, bool isTerminal = false, IProcessRunner? runner = null, IReadOnlyDictionary<string, string>? environment = null)
+        : this(output, error, () => input ?? TextReader.Null, isTerminal, runner, environment)
+    {
+    }
+
+    private CliContext(TextWriter output, TextWriter error, Func<TextReader> input, bool isTerminal, IProcessRunner? runner, IReadOnlyDictionary<string, string>? environment)
     {
         Out = output;
         Error = error;
-        In = input ?? TextReader.Null;
+        // Console.In sets up the terminal (terminfo, key maps): only the verbs that read input pay for it.
+        _in = new Lazy<TextReader>(input);
         IsTerminal = isTerminal;
         Runner = runner ?? ProcessRunner.Instance;
         Environment = environment ?? new Dictionary<string, string>();
@@ -45,10 +52,13 @@ public sealed class CliContext
 
     public TextWriter Error { get; }
 
-    public TextReader In { get; }
+    public TextReader In => _in.Value;
 
     /// <summary>Standard output is a terminal: tables and colour; otherwise plain text.</summary>
     public bool IsTerminal { get; }
+
+    /// <summary>Colour and bold are wanted: a terminal, and no NO_COLOR (https://no-color.org).</summary>
+    public bool Colour => IsTerminal && !Environment.ContainsKey("NO_COLOR");
 
     public IProcessRunner Runner { get; }
 
@@ -67,9 +77,12 @@ public sealed class CliContext
     /// <summary>The context of the real process.</summary>
     public static CliContext ForProcess()
     {
-        var env = System.Environment.GetEnvironmentVariables()
-            .Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? string.Empty, StringComparer.Ordinal);
-        return new CliContext(System.Console.Out, System.Console.Error, System.Console.In, !System.Console.IsOutputRedirected, ProcessRunner.Instance, env);
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        {
+            env[(string)e.Key] = (string?)e.Value ?? string.Empty;
+        }
+
+        return new CliContext(System.Console.Out, System.Console.Error, () => System.Console.In, !System.Console.IsOutputRedirected, ProcessRunner.Instance, env);
     }
 }

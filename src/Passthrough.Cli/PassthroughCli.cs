@@ -15,27 +15,79 @@ public static class PassthroughCli
     public const int BadInput = 2;
     public const int HostProblem = 3;
 
-    public static RootCommand BuildRoot(CliContext context)
+    /// <summary>Every verb, by name: the IVerb class FooVerb is the verb `foo`.</summary>
+    internal static IReadOnlyList<(string Name, Type Type)> Verbs { get; } = FindVerbs();
+
+    /// <summary>The whole command tree (help, completion, tests).</summary>
+    public static RootCommand BuildRoot(CliContext context) => BuildRoot(context, null);
+
+    /// <summary>
+    /// The command tree for one invocation: when the arguments name a verb, only that verb is
+    /// built. A short-lived CLI pays for every Command and Option it constructs, and `list` on a
+    /// big host should not pay for the fifteen verbs it does not run.
+    /// </summary>
+    internal static RootCommand BuildRoot(CliContext context, string? verbName)
     {
         var root = new RootCommand("Passthrough: VFIO GPU passthrough on libvirt hosts that works and stays working.");
         root.Options.Add(GlobalOptions.Root);
-        var verbs = typeof(PassthroughCli).Assembly.GetTypes()
-            .Where(t => typeof(IVerb).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
-            .Select(t => ((IVerb)Activator.CreateInstance(t)!).Create(context))
-            .OrderBy(c => c.Name, StringComparer.Ordinal);
-        foreach (var verb in verbs)
+        var only = verbName is not null && Verbs.Any(v => v.Name == verbName) ? verbName : null;
+        foreach (var (name, type) in Verbs)
         {
-            root.Subcommands.Add(verb);
+            if (only is null || name == only)
+            {
+                root.Subcommands.Add(((IVerb)Activator.CreateInstance(type)!).Create(context));
+            }
         }
 
         return root;
+    }
+
+    /// <summary>The first argument that is not a global option: the verb the user asked for, if any.</summary>
+    internal static string? VerbNameIn(IReadOnlyList<string> args)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg == GlobalOptions.Root.Name)
+            {
+                i++; // its value
+            }
+            else if (arg.StartsWith('-'))
+            {
+                if (!arg.StartsWith(GlobalOptions.Root.Name + "=", StringComparison.Ordinal) && !arg.StartsWith(GlobalOptions.Root.Name + ":", StringComparison.Ordinal))
+                {
+                    return null; // --help, --version or a typo: the whole tree answers those
+                }
+            }
+            else
+            {
+                return arg;
+            }
+        }
+
+        return null;
+    }
+
+    private static List<(string Name, Type Type)> FindVerbs()
+    {
+        var verbs = new List<(string Name, Type Type)>();
+        foreach (var type in typeof(PassthroughCli).Assembly.GetTypes())
+        {
+            if (typeof(IVerb).IsAssignableFrom(type) && type is { IsAbstract: false, IsInterface: false } && type.Name.EndsWith("Verb", StringComparison.Ordinal))
+            {
+                verbs.Add((type.Name[..^"Verb".Length].ToLowerInvariant(), type));
+            }
+        }
+
+        verbs.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return verbs;
     }
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var root = BuildRoot(context);
+            var root = BuildRoot(context, VerbNameIn(args));
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {

@@ -22,7 +22,7 @@ public sealed class SysfsHostReader : IHostReader
 
     private readonly HostRoot _root;
     private readonly bool _names;
-    private readonly Dictionary<string, bool?> _bridgeAcs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UpstreamBridge> _bridges = new(StringComparer.Ordinal);
 
     /// <param name="root">The directory treated as /.</param>
     /// <param name="names">Look up vendor and device names in pci.ids (skip for speed when not shown).</param>
@@ -34,7 +34,7 @@ public sealed class SysfsHostReader : IHostReader
 
     public HostInventory Read()
     {
-        _bridgeAcs.Clear();
+        _bridges.Clear();
         var devicesDir = _root.Path("/sys/bus/pci/devices");
         var functions = new List<PciFunction>();
         foreach (var entry in SysfsFiles.Entries(devicesDir))
@@ -80,7 +80,7 @@ public sealed class SysfsHostReader : IHostReader
             ResetMethods = resetText?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Flr = config?.FunctionLevelReset,
             BootVga = bootVga is null ? null : bootVga == "1",
-            HasRom = File.Exists(F("rom")),
+            HasRom = SysfsFiles.Exists(F("rom")),
             SriovTotalVfs = SysfsFiles.ReadInt(F("sriov_totalvfs")),
             SriovNumVfs = SysfsFiles.ReadInt(F("sriov_numvfs")),
             ResizableBar = config?.HasResizableBar,
@@ -110,14 +110,14 @@ public sealed class SysfsHostReader : IHostReader
             if (PciAddress.TryParse(Path.GetFileName(current), out var address) && address != self)
             {
                 // Each bridge is read once, however many functions sit below it.
-                if (!_bridgeAcs.TryGetValue(current, out var acs))
+                if (!_bridges.TryGetValue(current, out var bridge))
                 {
                     var bytes = SysfsFiles.ReadBytes(Path.Join(current, "config"), 4096);
-                    acs = bytes is null ? null : new PciConfigSpace(bytes).HasAcs;
-                    _bridgeAcs[current] = acs;
+                    bridge = new UpstreamBridge(address, bytes is null ? null : new PciConfigSpace(bytes).HasAcs);
+                    _bridges[current] = bridge;
                 }
 
-                bridges.Add(new UpstreamBridge(address, acs));
+                bridges.Add(bridge);
             }
 
             current = Path.GetDirectoryName(current);
@@ -137,12 +137,18 @@ public sealed class SysfsHostReader : IHostReader
                 continue;
             }
 
-            var members = SysfsFiles.Entries(Path.Join(groupDir, "devices"))
-                .Select(Path.GetFileName)
-                .Select(name => PciAddress.TryParse(name, out var a) ? a : (PciAddress?)null)
-                .OfType<PciAddress>()
-                .Order()
-                .ToList();
+            // sysfs names are fixed-width lowercase hex, so ordinal order is address order.
+            var names = SysfsFiles.Names(Path.Join(groupDir, "devices"));
+            Array.Sort(names, StringComparer.Ordinal);
+            var members = new List<PciAddress>(names.Length);
+            foreach (var name in names)
+            {
+                if (PciAddress.TryParse(name, out var a))
+                {
+                    members.Add(a);
+                }
+            }
+
             groups.Add(new IommuGroup(id, SysfsFiles.ReadLine(Path.Join(groupDir, "type")), members));
         }
 
@@ -217,7 +223,7 @@ public sealed class SysfsHostReader : IHostReader
 
     private List<PciFunction> AddNames(List<PciFunction> functions)
     {
-        var db = LoadPciIds(functions.Select(f => f.VendorId).OfType<int>().ToHashSet());
+        var db = LoadPciIds();
         return functions.ConvertAll(f => f with
         {
             VendorName = f.VendorId is int v ? db.Vendor(v) : null,
@@ -226,7 +232,7 @@ public sealed class SysfsHostReader : IHostReader
     }
 
     /// <summary>The root's pci.ids first, then the running system's: names are a dictionary, not host state.</summary>
-    private PciIdsDatabase LoadPciIds(IReadOnlySet<int> vendors)
+    private PciIdsDatabase LoadPciIds()
     {
         var candidates = PciIdsPaths.Select(_root.Path).Concat(_root.IsLiveSystem ? [] : PciIdsPaths);
         foreach (var path in candidates)
@@ -235,8 +241,7 @@ public sealed class SysfsHostReader : IHostReader
             {
                 if (File.Exists(path))
                 {
-                    using var reader = new StreamReader(path);
-                    return PciIdsDatabase.Parse(reader, vendors);
+                    return PciIdsDatabase.FromBytes(File.ReadAllBytes(path));
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

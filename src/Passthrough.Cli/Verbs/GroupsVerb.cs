@@ -2,7 +2,6 @@ using System.CommandLine;
 using Passthrough.Cli.Rendering;
 using Passthrough.Errors;
 using Passthrough.Sysfs;
-using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;
 
@@ -45,8 +44,7 @@ internal sealed class GroupsVerb : IVerb
                 return PassthroughCli.Ok;
             }
 
-            var table = new Table().Border(TableBorder.Simple);
-            table.AddColumns("Group", "Type", "Members", "Viable");
+            var table = new TextTable("Group", "Type", "Members", "Viable");
             foreach (var group in inventory.Groups)
             {
                 var viability = inventory.Viability(group);
@@ -57,12 +55,12 @@ internal sealed class GroupsVerb : IVerb
                 }));
                 table.AddRow(
                     group.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Markup.Escape(group.Type ?? "?"),
-                    Markup.Escape(members),
-                    Markup.Escape(Verdict(viability) + viability.Reason));
+                    group.Type ?? "?",
+                    members,
+                    Verdict(viability) + viability.Reason);
             }
 
-            context.Console.Write(table);
+            table.Write(context.Out, context.Colour);
             return PassthroughCli.Ok;
         });
         return command;

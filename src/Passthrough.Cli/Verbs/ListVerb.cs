@@ -3,7 +3,6 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Host;
 using Passthrough.Pci;
 using Passthrough.Sysfs;
-using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;
 
@@ -50,7 +49,7 @@ internal sealed class ListVerb : IVerb
             return;
         }
 
-        context.Console.Write(FunctionTable(inventory.Functions, withSlotGap: false));
+        FunctionTable(inventory.Functions).Write(context.Out, context.Colour);
     }
 
     private static void RenderGpus(CliContext context, HostInventory inventory, bool json)
@@ -85,27 +84,25 @@ internal sealed class ListVerb : IVerb
                 title += "  [boot display]";
             }
 
-            context.Console.MarkupLineInterpolated($"[bold]{title}[/]");
-            context.Console.Write(FunctionTable(gpu.Functions, withSlotGap: false));
+            context.Out.WriteLine(context.Colour ? $"\u001b[1m{title}\u001b[0m" : title);
+            FunctionTable(gpu.Functions).Write(context.Out, context.Colour);
             context.Out.WriteLine();
         }
     }
 
-    private static Table FunctionTable(IEnumerable<PciFunction> functions, bool withSlotGap)
+    private static TextTable FunctionTable(IEnumerable<PciFunction> functions)
     {
-        _ = withSlotGap;
-        var table = new Table().Border(TableBorder.Simple);
-        table.AddColumns("Address", "Ids", "Class", "Name", "Driver", "Group", "Reset", "Boot VGA");
+        var table = new TextTable("Address", "Ids", "Class", "Name", "Driver", "Group", "Reset", "Boot VGA");
         foreach (var f in functions)
         {
             table.AddRow(
-                Markup.Escape(f.Address.ToString()),
-                Markup.Escape(f.IdsText),
-                Markup.Escape(f.Class?.Description ?? "?"),
-                Markup.Escape(f.DeviceName ?? "-"),
-                Markup.Escape(f.Driver ?? "-"),
-                Markup.Escape(f.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),
-                Markup.Escape(ResetText(f)),
+                f.Address.ToString(),
+                f.IdsText,
+                f.Class?.Description ?? "?",
+                f.DeviceName ?? "-",
+                f.Driver ?? "-",
+                f.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
+                ResetText(f),
                 f.BootVga == true ? "yes" : string.Empty);
         }
 

@@ -9,10 +9,23 @@ public sealed class HostInventory
 
     public HostInventory(IEnumerable<PciFunction> functions, IEnumerable<IommuGroup> groups, HostFacts facts)
     {
-        Functions = [.. functions.OrderBy(f => f.Address)];
-        Groups = [.. groups.OrderBy(g => g.Id)];
+        // Plain sorts and loops rather than LINQ keyed on PciAddress: every `list` builds this, and
+        // generic LINQ over a struct key is code the runtime must compile at each start.
+        var sorted = new List<PciFunction>(functions);
+        sorted.Sort(static (a, b) => a.Address.CompareTo(b.Address));
+        var sortedGroups = new List<IommuGroup>(groups);
+        sortedGroups.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        Functions = sorted;
+        Groups = sortedGroups;
         Facts = facts;
-        _byAddress = Functions.ToDictionary(f => f.Address);
+        _byAddress = new Dictionary<PciAddress, PciFunction>(sorted.Count);
+        foreach (var f in sorted)
+        {
+            if (!_byAddress.TryAdd(f.Address, f))
+            {
+                throw new ArgumentException($"PCI function {f.Address} appears twice.", nameof(functions));
+            }
+        }
     }
 
     public IReadOnlyList<PciFunction> Functions { get; }
@@ -30,16 +43,38 @@ public sealed class HostInventory
     public IommuGroup? GroupOf(PciAddress address) =>
         Find(address)?.IommuGroup is int id ? Groups.FirstOrDefault(g => g.Id == id) : null;
 
-    public IReadOnlyList<PciFunction> FunctionsOf(PciSlot slot) =>
-        [.. Functions.Where(f => f.Address.Slot == slot)];
+    public IReadOnlyList<PciFunction> FunctionsOf(PciSlot slot)
+    {
+        var result = new List<PciFunction>();
+        foreach (var f in Functions)
+        {
+            if (f.Address.Slot == slot)
+            {
+                result.Add(f);
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>Every slot that has a display-class function, with all of that slot's functions.</summary>
-    public IReadOnlyList<Gpu> Gpus =>
-        [.. Functions
-            .Where(f => f.IsDisplay)
-            .Select(f => f.Address.Slot)
-            .Distinct()
-            .Select(slot => new Gpu(slot, FunctionsOf(slot)))];
+    public IReadOnlyList<Gpu> Gpus
+    {
+        get
+        {
+            // Functions are sorted, so one slot's functions are adjacent.
+            var gpus = new List<Gpu>();
+            foreach (var f in Functions)
+            {
+                if (f.IsDisplay && (gpus.Count == 0 || gpus[^1].Slot != f.Address.Slot))
+                {
+                    gpus.Add(new Gpu(f.Address.Slot, FunctionsOf(f.Address.Slot)));
+                }
+            }
+
+            return gpus;
+        }
+    }
 
     /// <summary>The GPU in a slot; throws the library's input error naming the slot when there is none.</summary>
     public Gpu Gpu(PciSlot slot)

@@ -9,8 +9,13 @@ public readonly record struct PciAddress(int Domain, int Bus, int Device, int Fu
 {
     public PciSlot Slot => new(Domain, Bus, Device);
 
+    // Spelled out rather than a ValueTuple comparison: this runs in every sort of the inventory, and
+    // tuple comparers are generic code the runtime compiles at startup.
     public int CompareTo(PciAddress other) =>
-        (Domain, Bus, Device, Function).CompareTo((other.Domain, other.Bus, other.Device, other.Function));
+        Domain != other.Domain ? Domain.CompareTo(other.Domain)
+        : Bus != other.Bus ? Bus.CompareTo(other.Bus)
+        : Device != other.Device ? Device.CompareTo(other.Device)
+        : Function.CompareTo(other.Function);
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Domain:x4}:{Bus:x2}:{Device:x2}.{Function:x1}");
@@ -61,7 +66,10 @@ public readonly record struct PciSlot(int Domain, int Bus, int Device) : ICompar
 {
     public PciAddress Function(int function) => new(Domain, Bus, Device, function);
 
-    public int CompareTo(PciSlot other) => (Domain, Bus, Device).CompareTo((other.Domain, other.Bus, other.Device));
+    public int CompareTo(PciSlot other) =>
+        Domain != other.Domain ? Domain.CompareTo(other.Domain)
+        : Bus != other.Bus ? Bus.CompareTo(other.Bus)
+        : Device.CompareTo(other.Device);
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Domain:x4}:{Bus:x2}:{Device:x2}");

@@ -1,82 +1,122 @@
 using System.Globalization;
+using System.Text;
 
 namespace Passthrough.Pci;
 
 /// <summary>
-/// Vendor and device names from the pci.ids database (format: vendor lines at column 0,
-/// devices after one tab, subsystems after two; see the file's own header). Parsed lazily and
-/// only for the ids asked for, because the file is 1.4 MB and `list` must stay fast.
+/// Vendor and device names from the pci.ids database (format, from the file's own header: vendor
+/// lines "vvvv  name" at column 0, devices after one tab, subsystems after two, then the "C" class
+/// list). The file is 1.4 MB and `list` names only a few vendors, so nothing is parsed up front:
+/// a vendor's line is found by a vectorised search for "\nvvvv " in the raw bytes, and a device
+/// inside that vendor's block the same way.
 /// </summary>
 public sealed class PciIdsDatabase
 {
-    private readonly Dictionary<int, string> _vendors = [];
-    private readonly Dictionary<(int Vendor, int Device), string> _devices = [];
+    private readonly byte[] _text;
+    private readonly List<VendorBlock> _blocks = [];
 
-    private PciIdsDatabase()
+    private PciIdsDatabase(byte[] text)
     {
+        _text = text;
     }
 
-    public static PciIdsDatabase Empty { get; } = new();
+    public static PciIdsDatabase Empty { get; } = new([]);
 
-    /// <summary>Parses the entries for the wanted vendors only; other vendors' blocks are skipped.</summary>
-    public static PciIdsDatabase Parse(TextReader reader, IReadOnlySet<int>? wantedVendors = null)
+    /// <summary>The database over the file's bytes (UTF-8, as the file is).</summary>
+    public static PciIdsDatabase FromBytes(byte[] text) => new(text);
+
+    /// <summary>The database over a file's text.</summary>
+    public static PciIdsDatabase Parse(TextReader reader) => new(Encoding.UTF8.GetBytes(reader.ReadToEnd()));
+
+    public string? Vendor(int vendorId) => Block(vendorId)?.Name;
+
+    public string? Device(int vendorId, int deviceId)
     {
-        var db = new PciIdsDatabase();
-        int? vendor = null;
-        var keep = false;
-        var maxWanted = wantedVendors is null || wantedVendors.Count == 0 ? int.MaxValue : wantedVendors.Max();
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        if (Block(vendorId) is not { } block || deviceId is < 0 or > 0xffff)
         {
-            if (line.Length < 6 || line[0] == '#')
+            return null;
+        }
+
+        Span<byte> key = stackalloc byte[7];
+        key[0] = (byte)'\n';
+        key[1] = (byte)'\t';
+        WriteHex4(key[2..], deviceId);
+        key[6] = (byte)' ';
+        var body = _text.AsSpan(block.Start, block.End - block.Start);
+        var at = body.IndexOf(key);
+        return at < 0 ? null : NameAfter(block.Start + at + key.Length);
+    }
+
+    private VendorBlock? Block(int vendorId)
+    {
+        if (vendorId is < 0 or > 0xffff || _text.Length == 0)
+        {
+            return null;
+        }
+
+        foreach (var known in _blocks)
+        {
+            if (known.Id == vendorId)
             {
-                continue;
-            }
-
-            if (line[0] == 'C' && line[1] == ' ')
-            {
-                // Class list: the end of the vendor section.
-                break;
-            }
-
-            if (line[0] != '\t')
-            {
-                if (TryHex(line.AsSpan(0, 4), out var v) && line[4] == ' ')
-                {
-                    if (wantedVendors is not null && v > maxWanted)
-                    {
-                        break; // vendors are sorted by id: nothing we want follows
-                    }
-
-                    vendor = v;
-                    keep = wantedVendors is null || wantedVendors.Contains(v);
-                    if (keep)
-                    {
-                        db._vendors[v] = line[4..].Trim();
-                    }
-                }
-
-                continue;
-            }
-
-            if (!keep || vendor is null || line.Length < 7 || line[1] == '\t')
-            {
-                continue;
-            }
-
-            if (TryHex(line.AsSpan(1, 4), out var d))
-            {
-                db._devices[(vendor.Value, d)] = line[5..].Trim();
+                return known.Name is null ? null : known;
             }
         }
 
-        return db;
+        var block = FindBlock(vendorId);
+        _blocks.Add(block);
+        return block.Name is null ? null : block;
     }
 
-    public string? Vendor(int vendorId) => _vendors.GetValueOrDefault(vendorId);
+    private VendorBlock FindBlock(int vendorId)
+    {
+        Span<byte> key = stackalloc byte[6];
+        key[0] = (byte)'\n';
+        WriteHex4(key[1..], vendorId);
+        key[5] = (byte)' ';
+        var text = _text.AsSpan();
+        var at = text.IndexOf(key);
+        if (at < 0)
+        {
+            return new VendorBlock(vendorId, null, 0, 0);
+        }
 
-    public string? Device(int vendorId, int deviceId) => _devices.GetValueOrDefault((vendorId, deviceId));
+        var nameStart = at + key.Length;
+        var name = NameAfter(nameStart);
 
-    private static bool TryHex(ReadOnlySpan<char> text, out int value) =>
-        int.TryParse(text, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out value);
+        // The block runs to the next line that starts at column 0 (another vendor, or the class list).
+        var end = text.Length;
+        var lineStart = LineEnd(nameStart);
+        while (lineStart < text.Length)
+        {
+            if (text[lineStart] is not (byte)'\t' and not (byte)'#' and not (byte)'\n')
+            {
+                end = lineStart - 1;
+                break;
+            }
+
+            lineStart = LineEnd(lineStart);
+        }
+
+        // Start at the newline that ends the vendor line, so a device search can anchor on "\n\t".
+        var start = Math.Min(LineEnd(nameStart) - 1, end);
+        return new VendorBlock(vendorId, name, start, end);
+    }
+
+    /// <summary>The index just past the newline ending the line that holds <paramref name="from"/>.</summary>
+    private int LineEnd(int from)
+    {
+        var newline = _text.AsSpan(from).IndexOf((byte)'\n');
+        return newline < 0 ? _text.Length : from + newline + 1;
+    }
+
+    private string NameAfter(int from)
+    {
+        var end = LineEnd(from);
+        return Encoding.UTF8.GetString(_text.AsSpan(from, end - from).Trim(" \t\r\n"u8));
+    }
+
+    private static void WriteHex4(Span<byte> destination, int value) =>
+        value.TryFormat(destination, out _, "x4", CultureInfo.InvariantCulture);
+
+    private sealed record VendorBlock(int Id, string? Name, int Start, int End);
 }

@@ -24,6 +24,10 @@ public class DemoOutputTests
     private static string Line(string text, string containing) =>
         text.Split('\n').Single(l => l.Contains(containing, StringComparison.Ordinal));
 
+    /// <summary>A table row's cells (columns are at least two spaces apart).</summary>
+    private static string[] Cells(string line) =>
+        System.Text.RegularExpressions.Regex.Split(line.Trim(), " {2,}");
+
     [Test]
     public void I_see_both_gpus_and_which_one_the_firmware_booted_on()
     {
@@ -32,7 +36,11 @@ public class DemoOutputTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(Line(result.Stdout, "GPU 0000:00:02"), Does.EndWith("[boot display]"));
         Assert.That(Line(result.Stdout, "GPU 0000:01:00"), Does.Not.Contain("[boot display]"));
-        Assert.That(Line(result.Stdout, "0000:01:00.0 "), Does.Contain("10de:1e84").And.Contain("vfio-pci").And.Contain(" 12 ").And.Contain(" flr "));
+        Assert.That(
+            Cells(Line(result.Stdout, "0000:01:00.0 ")),
+            Is.EqualTo(new[] { "0000:01:00.0", "10de:1e84", "VGA compatible controller", "TU104 [GeForce RTX 2070 SUPER]", "vfio-pci", "12", "flr" }));
+        Assert.That(Cells(Line(result.Stdout, "0000:00:02.0 ")), Does.Contain("i915").And.Contain("yes"), "the boot VGA column");
+        Assert.That(result.Stdout.Split('\n'), Has.None.Match(" $"), "no trailing spaces in logs and diffs");
         Assert.That(Line(result.Stdout, "0000:01:00.2 "), Does.Contain("USB controller").And.Contain("xhci_hcd"));
         Assert.That(Line(result.Stdout, "0000:01:00.3 "), Does.Contain("Serial bus controller").And.Contain("nvidia-gpu"));
         Assert.That(result.Stdout, Does.Not.Contain("0000:00:1f.6"), "only GPUs without --all");

@@ -99,6 +99,28 @@ public partial class LspciCrossCheckTests
         Assert.That(ours.Values.Count(s => s.Flr == true), Is.GreaterThan(0), "the fixture has FLR-capable functions");
     }
 
+    [TestCaseSource(typeof(FixtureHosts), nameof(FixtureHosts.Names))]
+    public void Lspci_and_list_all_give_the_same_vendor_and_device_names(string fixture)
+    {
+        var root = FixtureHosts.Expand(fixture, _dir.Combine(fixture));
+        // Both read the system's pci.ids; lspci would also ask udev's hwdb, which we do not read.
+        var lspci = Lspci("-A", "linux-sysfs", "-O", $"sysfs.path={root}/sys/bus/pci", "-O", "hwdb.disable=1", "-vmm", "-D")
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(record => Field().Matches(record).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal))
+            .ToDictionary(fields => fields["Slot"], fields => (Vendor: fields["Vendor"], Device: fields["Device"]), StringComparer.Ordinal);
+        var result = CliRun.Run("--root", root, "list", "--all", "--json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var ours = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("devices").EnumerateArray().ToDictionary(
+            d => d.GetProperty("address").GetString()!,
+            d => (
+                Vendor: d.GetProperty("vendorName").GetString() ?? $"Vendor {d.GetProperty("vendorId").GetString()}",
+                Device: d.GetProperty("deviceName").GetString() ?? $"Device {d.GetProperty("deviceId").GetString()}"),
+            StringComparer.Ordinal);
+
+        Assert.That(ours, Is.EqualTo(lspci));
+        Assert.That(ours.Values.Count(n => !n.Device.StartsWith("Device ", StringComparison.Ordinal)), Is.GreaterThan(0), "some names are known");
+    }
+
     [Test]
     public void Lspci_agrees_with_list_all_on_this_machines_own_sys()
     {
