@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Passthrough.Pci;
+using Passthrough.Processes;
 using Passthrough.Sysfs;
 
 namespace Passthrough.Binding;
@@ -14,7 +14,7 @@ public sealed record DeviceHolder(int Pid, string Command, string Node)
 /// <summary>
 /// Finds processes that hold a GPU's device nodes open: its DRM nodes (/dev/dri/cardN, renderDN
 /// from the device's sysfs drm/ directory), /dev/nvidia* for NVIDIA cards, and its HDMI audio's
-/// ALSA nodes (/dev/snd/*CN*, from sound/cardN), by reading ROOT/proc/PID/fd links (proc(5)).
+/// ALSA nodes (/dev/snd/*CN*, from sound/cardN), through <see cref="DeviceNodeHolders"/>.
 /// </summary>
 public sealed partial class DeviceHolders
 {
@@ -65,6 +65,7 @@ public sealed partial class DeviceHolders
         return (exact, prefixes);
     }
 
+    /// <summary>Each process holding one of the functions' nodes, once (its lowest fd), by pid.</summary>
     public IReadOnlyList<DeviceHolder> Find(IEnumerable<PciFunction> functions)
     {
         var (exact, prefixes) = NodesOf(functions);
@@ -73,37 +74,9 @@ public sealed partial class DeviceHolders
             return [];
         }
 
-        var self = Environment.ProcessId;
-        var holders = new List<DeviceHolder>();
-        foreach (var procDir in SysfsFiles.Entries(_root.Path("/proc")))
-        {
-            if (!int.TryParse(Path.GetFileName(procDir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || (_root.IsLiveSystem && pid == self))
-            {
-                continue;
-            }
-
-            foreach (var fd in SysfsFiles.Entries(Path.Join(procDir, "fd")))
-            {
-                string? target;
-                try
-                {
-                    target = new FileInfo(fd).LinkTarget;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    continue;
-                }
-
-                if (target is not null && (exact.Contains(target) || prefixes.Any(p => target.StartsWith(p, StringComparison.Ordinal))))
-                {
-                    var command = SysfsFiles.ReadLine(Path.Join(procDir, "comm")) ?? "?";
-                    holders.Add(new DeviceHolder(pid, command, target));
-                    break;
-                }
-            }
-        }
-
-        return [.. holders.OrderBy(h => h.Pid)];
+        return [.. new DeviceNodeHolders(_root)
+            .Find(node => exact.Contains(node) || prefixes.Any(p => node.StartsWith(p, StringComparison.Ordinal)), firstPerProcess: true)
+            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node))];
     }
 
     [GeneratedRegex(@"^(card|renderD)\d+$")]

@@ -6,6 +6,7 @@ using Passthrough.Diagnostics;
 using Passthrough.Host;
 using Passthrough.Logs;
 using Passthrough.Pci;
+using Passthrough.Processes;
 using Passthrough.Setup;
 using Passthrough.Sysfs;
 
@@ -149,44 +150,18 @@ public sealed partial class HostEvidenceCollector
     /// </summary>
     private (IReadOnlyList<DeviceHolder>? Holders, IReadOnlySet<string>? Processes) ReadProcesses()
     {
-        var proc = _root.Path("/proc");
-        if (!Directory.Exists(proc))
+        var scanner = new DeviceNodeHolders(_root);
+        if (!scanner.HasProc)
         {
             return (null, null);
         }
 
-        var holders = new List<DeviceHolder>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var dir in SysfsFiles.Entries(proc))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            var comm = SysfsFiles.ReadLine(Path.Join(dir, "comm")) ?? "?";
-            names.Add(comm);
-            foreach (var fd in SysfsFiles.Entries(Path.Join(dir, "fd")))
-            {
-                string? target;
-                try
-                {
-                    target = new FileInfo(fd).LinkTarget;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    continue;
-                }
-
-                if (target is not null && (target.StartsWith("/dev/dri/", StringComparison.Ordinal) || target.StartsWith("/dev/nvidia", StringComparison.Ordinal) || target.StartsWith("/dev/snd/", StringComparison.Ordinal)))
-                {
-                    holders.Add(new DeviceHolder(pid, comm, target, DeviceOf(target)));
-                }
-            }
-        }
-
+        var holders = scanner
+            .Find(node => node.StartsWith("/dev/dri/", StringComparison.Ordinal) || node.StartsWith("/dev/nvidia", StringComparison.Ordinal) || node.StartsWith("/dev/snd/", StringComparison.Ordinal))
+            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node, DeviceOf(h.Node)))
+            .ToList();
         var seesAll = !_root.IsLiveSystem || GetEuid() == 0;
-        return (seesAll ? holders.Distinct().ToList() : null, names);
+        return (seesAll ? holders : null, scanner.Commands());
     }
 
     /// <summary>The PCI function behind a DRM or sound node, through /sys/class/{drm,sound}/NAME/device.</summary>

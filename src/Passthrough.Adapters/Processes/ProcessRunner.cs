@@ -130,7 +130,8 @@ public sealed class ProcessRunner : IProcessRunner
         return new ProcessResult(display, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false), timedOut, stopwatch.Elapsed);
     }
 
-    private static string Quote(string argument) =>
+    /// <summary>An argument as a POSIX shell would need it, for showing commands to users.</summary>
+    public static string Quote(string argument) =>
         argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@".Contains(c, StringComparison.Ordinal))
             ? argument
             : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

@@ -17,13 +17,19 @@ internal sealed class DoctorVerb : IVerb
         var slot = new Option<string?>("--slot") { Description = "Check only this GPU (e.g. 0000:03:00).", HelpName = "SLOT" };
         var vm = new Option<string?>("--vm") { Description = "Check a VM's devices and ROM files (domain XML from `virsh dumpxml NAME`).", HelpName = "NAME" };
         var xml = new Option<string?>("--xml") { Description = "Check the devices and ROM files of this domain XML file.", HelpName = "FILE" };
+        var connect = new Option<string?>("--connect", "-c") { Description = "libvirt URI for --vm (default: LIBVIRT_DEFAULT_URI, else virsh's own default).", HelpName = "URI" };
         var json = GlobalOptions.Json();
-        var command = new Command("doctor", "Check that this host is ready for GPU passthrough: each finding with what was seen and what to do.") { slot, vm, xml, json };
+        var command = new Command("doctor", "Check that this host is ready for GPU passthrough: each finding with what was seen and what to do.") { slot, vm, xml, connect, json };
         command.Validators.Add(r =>
         {
             if (new[] { r.GetValue(slot), r.GetValue(vm), r.GetValue(xml) }.Count(v => v is not null) > 1)
             {
                 r.AddError("Give one of --slot, --vm, --xml.");
+            }
+
+            if (r.GetValue(connect) is not null && r.GetValue(vm) is null)
+            {
+                r.AddError("--connect names where --vm's domain is defined; give --vm NAME with it.");
             }
         });
         command.SetAction(async (result, cancellationToken) =>
@@ -47,7 +53,7 @@ internal sealed class DoctorVerb : IVerb
             }
             else if (result.GetValue(vm) is string name)
             {
-                domain = (await DumpXmlAsync(context, name, cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
+                domain = (await DumpXmlAsync(context, name, result.GetValue(connect), cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
             }
 
             if (domain is { } d)
@@ -98,22 +104,36 @@ internal sealed class DoctorVerb : IVerb
         }
     }
 
-    internal static async Task<string> DumpXmlAsync(CliContext context, string name, CancellationToken cancellationToken)
+    internal static async Task<string> DumpXmlAsync(CliContext context, string name, string? uri, CancellationToken cancellationToken)
     {
         var options = new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) };
-        if (context.Environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var uri))
+        string[] arguments = uri is null ? ["dumpxml", name] : ["-c", uri, "dumpxml", name];
+        if (uri is null && context.Environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var fromEnvironment))
         {
-            options = options with { Environment = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = uri } };
+            options = options with { Environment = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = fromEnvironment } };
+            uri = fromEnvironment;
         }
 
-        var run = await context.Runner.RunAsync("virsh", ["dumpxml", name], options, cancellationToken).ConfigureAwait(false);
-        if (!run.Succeeded)
+        var command = $"virsh {string.Join(' ', arguments.Select(ProcessRunner.Quote))}";
+        var run = await context.Runner.RunAsync("virsh", arguments, options, cancellationToken).ConfigureAwait(false);
+        if (run.Succeeded)
+        {
+            return run.Stdout;
+        }
+
+        var errors = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        var reason = run.TimedOut ? "no answer in 30 s" : errors.Count > 0 ? string.Join(' ', errors) : run.Stderr.Trim();
+
+        // "failed to get domain" (libvirt 7+) or "Domain not found" (older): the name is wrong, not the host.
+        if (errors.Any(l => l.Contains("failed to get domain", StringComparison.Ordinal) || l.Contains("Domain not found", StringComparison.Ordinal)))
         {
             throw PassthroughException.Input(
-                $"`virsh dumpxml {name}` failed: {run.Stderr.Trim().Split('\n')[0]}",
-                "Check the name with `virsh list --all` (as root for qemu:///system), or give the file with --xml.");
+                $"`{command}` failed: {reason}",
+                $"Check the name with `virsh{(uri is null ? string.Empty : $" -c {uri}")} list --all` (as root for qemu:///system, or give --connect), or give the file with --xml.");
         }
 
-        return run.Stdout;
+        throw PassthroughException.Host(
+            $"`{command}` failed: {reason}",
+            "Check that libvirtd (or virtqemud) is running and that you may use it (root or the libvirt group); name the URI with --connect, or give the file with --xml.");
     }
 }

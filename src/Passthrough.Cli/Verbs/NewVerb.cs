@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Libvirt;
 using Passthrough.Pci;
 using Passthrough.Sysfs;
 
@@ -17,15 +18,16 @@ internal sealed class NewVerb : IVerb
         var vcpus = new Option<int>("--vcpus") { Description = "Number of vCPUs (two threads per core when the host has SMT).", Required = true, HelpName = "N" };
         var os = new Option<string>("--os") { Description = "Guest OS: win11 (secure boot, TPM 2.0, Hyper-V) or linux.", Required = true, HelpName = "win11|linux" };
         os.AcceptOnlyFromAmong("win11", "linux");
-        var disk = new Option<string>("--disk") { Description = "Disk image (default /var/lib/libvirt/images/NAME.qcow2); SIZE is printed in the qemu-img hint.", HelpName = "PATH[,SIZE]" };
+        var disk = new Option<string>("--disk") { Description = "Disk image (default /var/lib/libvirt/images/NAME.qcow2); with SIZE (e.g. 120G) it is created with qemu-img unless it exists already.", HelpName = "PATH[,SIZE]" };
+        var noCreate = new Option<bool>("--no-create") { Description = "Do not create the disk; print the qemu-img command instead." };
         var iso = new Option<string>("--iso") { Description = "Installer ISO as a CD-ROM.", HelpName = "PATH" };
         var rom = new Option<string>("--rom") { Description = "ROM file for the GPU's function 0.", HelpName = "PATH" };
         var single = new Option<bool>("--single-gpu") { Description = "The host gives up its only GPU while the VM runs (Passthrough hook, single-gpu mode)." };
         var command = new Command("new", "Write a complete domain XML for a GPU passthrough VM (q35, OVMF, host CPU, virtio, no balloon).")
         {
-            name, slot, memory, vcpus, os, disk, iso, rom, single,
+            name, slot, memory, vcpus, os, disk, noCreate, iso, rom, single,
         };
-        command.SetAction(result =>
+        command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
             var inventory = new SysfsHostReader(root, names: false).Read();
@@ -58,18 +60,46 @@ internal sealed class NewVerb : IVerb
                     .WithRom(romPath, romPath is null ? null : true)
                     .WithManaged(!singleGpu),
             };
-            context.Out.Write(DomainTemplate.Create(options).Save());
-            if (diskSize is not null)
-            {
-                context.Error.WriteLine($"passthrough: create the disk first: qemu-img create -f {(diskPath.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) ? "qcow2" : "raw")} {diskPath} {diskSize}");
-            }
+            var xml = DomainTemplate.Create(options).Save();
 
+            // The disk first: when it cannot be made, no domain XML reaches standard output.
+            await PrepareDiskAsync(context, root, diskPath, diskSize, result.GetValue(noCreate), cancellationToken).ConfigureAwait(false);
+            await context.Out.WriteAsync(xml).ConfigureAwait(false);
             return PassthroughCli.Ok;
         });
         return command;
     }
 
-    private static (string Path, string? Size) SplitDisk(string? text, string name)
+    /// <summary>
+    /// Creates the disk with qemu-img when a size was given, unless something is at the path
+    /// already: that is used as it is (a re-run of `new` must not wipe an installed guest).
+    /// </summary>
+    private static async Task PrepareDiskAsync(CliContext context, HostRoot root, string diskPath, DiskSize? size, bool noCreate, CancellationToken cancellationToken)
+    {
+        var path = root.Path(diskPath);
+        var format = DomainTemplate.DiskFormat(diskPath);
+        if (DiskImageCreator.Exists(path))
+        {
+            await context.Error.WriteLineAsync(size is null
+                ? $"passthrough: disk {path} exists; using it."
+                : $"passthrough: disk {path} exists; using it as it is (not overwritten, not resized to {size}).").ConfigureAwait(false);
+        }
+        else if (size is null)
+        {
+            await context.Error.WriteLineAsync($"passthrough: disk {path} does not exist yet; create it before starting the VM, or give --disk {diskPath},SIZE to have it created.").ConfigureAwait(false);
+        }
+        else if (noCreate)
+        {
+            await context.Error.WriteLineAsync($"passthrough: create the disk first: {DiskImageCreator.CommandLine(path, format, size)}").ConfigureAwait(false);
+        }
+        else
+        {
+            await new DiskImageCreator(context.Runner).CreateAsync(path, format, size, cancellationToken).ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"passthrough: created disk {path} ({format}, {size}).").ConfigureAwait(false);
+        }
+    }
+
+    private static (string Path, DiskSize? Size) SplitDisk(string? text, string name)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -77,6 +107,6 @@ internal sealed class NewVerb : IVerb
         }
 
         var comma = text.LastIndexOf(',');
-        return comma < 0 ? (Path.GetFullPath(text), null) : (Path.GetFullPath(text[..comma]), text[(comma + 1)..]);
+        return comma < 0 ? (Path.GetFullPath(text), null) : (Path.GetFullPath(text[..comma]), DiskSize.Parse(text[(comma + 1)..]));
     }
 }

@@ -135,7 +135,7 @@ public static class DomainTemplate
         }
 
         L("    <disk type='file' device='disk'>");
-        L($"      <driver name='qemu' type='{(o.DiskPath.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) ? "qcow2" : "raw")}' discard='unmap'/>");
+        L($"      <driver name='qemu' type='{DiskFormat(o.DiskPath)}' discard='unmap'/>");
         L($"      <source file='{X(o.DiskPath)}'/>");
         L("      <target dev='vda' bus='virtio'/>");
         L("      <boot order='1'/>");
@@ -195,6 +195,10 @@ public static class DomainTemplate
 
         return hostSmt && vcpus % 2 == 0 ? new CpuTopology(1, vcpus / 2, 2) : new CpuTopology(1, vcpus, 1);
     }
+
+    /// <summary>The image format the template's disk driver uses: qcow2 for *.qcow2, raw for anything else (block devices, *.img).</summary>
+    public static string DiskFormat(string path) =>
+        path.EndsWith(".qcow2", StringComparison.OrdinalIgnoreCase) ? "qcow2" : "raw";
 
     /// <summary>Parses "16GiB", "16G", "512MiB", "16384" (MiB) into KiB.</summary>
     public static long ParseMemory(string text)

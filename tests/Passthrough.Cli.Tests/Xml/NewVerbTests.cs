@@ -6,7 +6,7 @@ namespace Passthrough.Tests.Xml;
 
 public class NewVerbTests
 {
-    private static readonly string[] Win11 = ["new", "--name", "win11", "--slot", "0000:03:00", "--memory", "16GiB", "--vcpus", "12", "--os", "win11", "--disk", "/var/lib/libvirt/images/win11.qcow2,120G", "--iso", "/var/lib/libvirt/images/Win11_24H2_English_x64.iso"];
+    private static readonly string[] Win11 = ["new", "--name", "win11", "--slot", "0000:03:00", "--memory", "16GiB", "--vcpus", "12", "--os", "win11", "--disk", "/var/lib/libvirt/images/win11.qcow2,120G", "--no-create", "--iso", "/var/lib/libvirt/images/Win11_24H2_English_x64.iso"];
 
     private static readonly string[] LinuxSingleGpu = ["new", "--name", "fedora", "--slot", "03:00", "--memory", "8192MiB", "--vcpus", "8", "--os", "linux", "--single-gpu"];
 
@@ -19,7 +19,8 @@ public class NewVerbTests
     [Test]
     public void I_get_a_windows_11_domain_that_libvirt_validates_and_defines()
     {
-        var result = New(Win11);
+        using var host = SmallHost.Workstation();
+        var result = CliRun.Run(["--root", host.Path, .. Win11]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(LibvirtCheck.Validate(result.Stdout, "win11"), Is.Null);
@@ -28,7 +29,7 @@ public class NewVerbTests
         Assert.That(verdict.Dump, Does.Contain("<feature enabled='yes' name='secure-boot'/>"));
         Assert.That(verdict.Dump, Does.Contain("<backend type='emulator' version='2.0'/>"));
         Assert.That(verdict.Dump, Does.Contain("machine='q35'"));
-        Assert.That(result.Stderr, Does.Contain("qemu-img create -f qcow2 /var/lib/libvirt/images/win11.qcow2 120G"));
+        Assert.That(result.Stderr, Does.Contain($"qemu-img create -f qcow2 {host.Path}/var/lib/libvirt/images/win11.qcow2 120G"));
     }
 
     [Test]
