@@ -224,18 +224,42 @@ public sealed class SysfsHostReader : IHostReader
     private List<PciFunction> AddNames(List<PciFunction> functions)
     {
         var db = LoadPciIds();
-        return functions.ConvertAll(f => f with
+        HwdbNames? hwdb = null;
+        var hwdbOpened = false;
+        HwdbNames? Hwdb()
         {
-            VendorName = f.VendorId is int v ? db.Vendor(v) : null,
-            DeviceName = f.VendorId is int v2 && f.DeviceId is int d ? db.Device(v2, d) : null,
-        });
+            if (!hwdbOpened)
+            {
+                hwdbOpened = true;
+                hwdb = Candidates(HwdbNames.Paths).Select(HwdbNames.Open).FirstOrDefault(h => h is not null);
+            }
+
+            return hwdb;
+        }
+
+        try
+        {
+            return functions.ConvertAll(f => f with
+            {
+                VendorName = f.VendorId is int v ? db.Vendor(v) ?? Hwdb()?.Vendor(v) : null,
+                DeviceName = f.VendorId is int v2 && f.DeviceId is int d ? db.Device(v2, d) ?? Hwdb()?.Device(v2, d) : null,
+            });
+        }
+        finally
+        {
+            hwdb?.Dispose();
+        }
     }
+
+    /// <summary>A dictionary file's places: the root's first, then the running system's (names are a
+    /// dictionary, not host state, so a captured tree without one still gets names).</summary>
+    private IEnumerable<string> Candidates(string[] paths) =>
+        paths.Select(_root.Path).Concat(_root.IsLiveSystem ? [] : paths);
 
     /// <summary>The root's pci.ids first, then the running system's: names are a dictionary, not host state.</summary>
     private PciIdsDatabase LoadPciIds()
     {
-        var candidates = PciIdsPaths.Select(_root.Path).Concat(_root.IsLiveSystem ? [] : PciIdsPaths);
-        foreach (var path in candidates)
+        foreach (var path in Candidates(PciIdsPaths))
         {
             try
             {

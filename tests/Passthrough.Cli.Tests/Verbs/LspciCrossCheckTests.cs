@@ -103,8 +103,8 @@ public partial class LspciCrossCheckTests
     public void Lspci_and_list_all_give_the_same_vendor_and_device_names(string fixture)
     {
         var root = FixtureHosts.Expand(fixture, _dir.Combine(fixture));
-        // Both read the system's pci.ids; lspci would also ask udev's hwdb, which we do not read.
-        var lspci = Lspci("-A", "linux-sysfs", "-O", $"sysfs.path={root}/sys/bus/pci", "-O", "hwdb.disable=1", "-vmm", "-D")
+        // Both read the system's pci.ids, then udev's hwdb for the ids pci.ids lacks.
+        var lspci = Lspci("-A", "linux-sysfs", "-O", $"sysfs.path={root}/sys/bus/pci", "-vmm", "-D")
             .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Select(record => Field().Matches(record).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal))
             .ToDictionary(fields => fields["Slot"], fields => (Vendor: fields["Vendor"], Device: fields["Device"]), StringComparer.Ordinal);
