@@ -1,40 +1,166 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
+using Passthrough.Host;
+using Passthrough.Pci;
 
 namespace Passthrough.Cli.Rendering;
 
-/// <summary>`list --all --json`: {"devices":[DEVICE...]}.</summary>
-internal sealed record DeviceListJson(IReadOnlyList<DeviceJson> Devices);
-
-/// <summary>`list --json`: {"gpus":[{"slot","bootVga","functions":[DEVICE...]}]}.</summary>
-internal sealed record GpuListJson(IReadOnlyList<GpuJson> Gpus);
-
-internal sealed record GpuJson(string Slot, bool BootVga, IReadOnlyList<DeviceJson> Functions);
-
-/// <summary>`groups --json`: {"groups":[{"id","type","devices","viable","reason"}]}.</summary>
-internal sealed record GroupListJson(IReadOnlyList<GroupJson> Groups);
-
-internal sealed record GroupJson(int Id, string? Type, IReadOnlyList<string> Devices, bool Viable, string Reason);
-
 /// <summary>
-/// Serializers generated at build time for the inventory shapes: `list --json` runs once per
-/// call from other tools, and reflection-based serialization cost it tens of milliseconds at each start.
-/// Same settings as <see cref="Json.Options"/>, so the output is the same bytes.
+/// The JSON shapes of `list` and `groups` (contracts other tools read; README, issue 2):
+/// `list --all --json` {"devices":[DEVICE...]}, `list --json` {"gpus":[{"slot","bootVga","functions"}]},
+/// `groups --json` {"groups":[{"id","type","devices","viable","reason"}]}.
 /// </summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
-[JsonSerializable(typeof(DeviceListJson))]
-[JsonSerializable(typeof(GpuListJson))]
-[JsonSerializable(typeof(GroupListJson))]
-internal sealed partial class InventoryJsonContext : JsonSerializerContext
+/// <remarks>
+/// Written field by field with Utf8JsonWriter, in the layout <see cref="Json.Options"/> gives: tools
+/// call `list --json` once per question, and the serializer's per-type set-up cost about 50 ms at each
+/// start, a third of the process.
+/// </remarks>
+internal static class InventoryJson
 {
-    /// <summary>The context with <see cref="Json.Options"/>' encoder (names keep their '+' and '&amp;').</summary>
-    public static InventoryJsonContext Relaxed { get; } = new(new JsonSerializerOptions
+    private static readonly JsonWriterOptions Options = new()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Indented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
+    };
+
+    public static void WriteDevices(TextWriter output, IReadOnlyList<PciFunction> functions) =>
+        Write(output, w =>
+        {
+            w.WriteStartArray("devices");
+            foreach (var f in functions)
+            {
+                WriteDevice(w, f);
+            }
+
+            w.WriteEndArray();
+        });
+
+    public static void WriteGpus(TextWriter output, IReadOnlyList<Gpu> gpus) =>
+        Write(output, w =>
+        {
+            w.WriteStartArray("gpus");
+            foreach (var gpu in gpus)
+            {
+                w.WriteStartObject();
+                w.WriteString("slot", gpu.Slot.ToString());
+                w.WriteBoolean("bootVga", gpu.BootVga);
+                w.WriteStartArray("functions");
+                foreach (var f in gpu.Functions)
+                {
+                    WriteDevice(w, f);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+
+    public static void WriteGroups(TextWriter output, HostInventory inventory) =>
+        Write(output, w =>
+        {
+            w.WriteStartArray("groups");
+            foreach (var group in inventory.Groups)
+            {
+                var viability = inventory.Viability(group);
+                w.WriteStartObject();
+                w.WriteNumber("id", group.Id);
+                WriteStringOrNull(w, "type", group.Type);
+                w.WriteStartArray("devices");
+                foreach (var member in group.Members)
+                {
+                    w.WriteStringValue(member.ToString());
+                }
+
+                w.WriteEndArray();
+                w.WriteBoolean("viable", viability.Viable);
+                w.WriteString("reason", viability.Reason);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+
+    /// <summary>DEVICE: ids as 4 lowercase hex digits, the class as 6; null is unbound, not set or unknown.</summary>
+    private static void WriteDevice(Utf8JsonWriter w, PciFunction f)
+    {
+        w.WriteStartObject();
+        w.WriteString("address", f.Address.ToString());
+        WriteStringOrNull(w, "vendorId", Hex4(f.VendorId));
+        WriteStringOrNull(w, "deviceId", Hex4(f.DeviceId));
+        WriteStringOrNull(w, "subsystemVendorId", Hex4(f.SubsystemVendorId));
+        WriteStringOrNull(w, "subsystemDeviceId", Hex4(f.SubsystemDeviceId));
+        WriteStringOrNull(w, "classCode", f.Class?.Hex);
+        WriteStringOrNull(w, "vendorName", f.VendorName);
+        WriteStringOrNull(w, "deviceName", f.DeviceName);
+        WriteStringOrNull(w, "driver", f.Driver);
+        WriteStringOrNull(w, "driverOverride", f.DriverOverride);
+        if (f.IommuGroup is int group)
+        {
+            w.WriteNumber("iommuGroup", group);
+        }
+        else
+        {
+            w.WriteNull("iommuGroup");
+        }
+
+        if (f.ResetMethods is { } methods)
+        {
+            w.WriteStartArray("resetMethods");
+            foreach (var method in methods)
+            {
+                w.WriteStringValue(method);
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("resetMethods");
+        }
+
+        if (f.Flr is bool flr)
+        {
+            w.WriteBoolean("flr", flr);
+        }
+        else
+        {
+            w.WriteNull("flr");
+        }
+
+        w.WriteBoolean("bootVga", f.BootVga == true);
+        w.WriteBoolean("hasRom", f.HasRom);
+        w.WriteEndObject();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static string? Hex4(int? value) => value?.ToString("x4", CultureInfo.InvariantCulture);
+
+    private static void Write(TextWriter output, Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        output.Write(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        output.WriteLine();
+    }
 }

@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 
 namespace Passthrough.Cli.Rendering;
 
@@ -16,13 +15,6 @@ internal static class Json
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
-
-    /// <summary>Writes with a serializer generated at build time (no reflection at run time).</summary>
-    public static void Write<T>(TextWriter output, T value, JsonTypeInfo<T> type)
-    {
-        output.Write(JsonSerializer.Serialize(value, type));
-        output.WriteLine();
-    }
 
     public static void Write<T>(TextWriter output, T value)
     {

@@ -26,14 +26,7 @@ internal sealed class GroupsVerb : IVerb
 
             if (result.GetValue(json))
             {
-                var groups = new List<GroupJson>(inventory.Groups.Count);
-                foreach (var g in inventory.Groups)
-                {
-                    var viability = inventory.Viability(g);
-                    groups.Add(new GroupJson(g.Id, g.Type, [.. g.Members.Select(m => m.ToString())], viability.Viable, viability.Reason));
-                }
-
-                Json.Write(context.Out, new GroupListJson(groups), InventoryJsonContext.Relaxed.GroupListJson);
+                InventoryJson.WriteGroups(context.Out, inventory);
                 return PassthroughCli.Ok;
             }
 

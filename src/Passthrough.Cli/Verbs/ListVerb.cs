@@ -39,7 +39,7 @@ internal sealed class ListVerb : IVerb
     {
         if (json)
         {
-            Json.Write(context.Out, new DeviceListJson([.. inventory.Functions.Select(DeviceJson.From)]), InventoryJsonContext.Relaxed.DeviceListJson);
+            InventoryJson.WriteDevices(context.Out, inventory.Functions);
             return;
         }
 
@@ -57,10 +57,7 @@ internal sealed class ListVerb : IVerb
         var gpus = inventory.Gpus;
         if (json)
         {
-            Json.Write(
-                context.Out,
-                new GpuListJson([.. gpus.Select(g => new GpuJson(g.Slot.ToString(), g.BootVga, [.. g.Functions.Select(DeviceJson.From)]))]),
-                InventoryJsonContext.Relaxed.GpuListJson);
+            InventoryJson.WriteGpus(context.Out, gpus);
             return;
         }
 
