@@ -27,43 +27,8 @@ internal static partial class SysfsFiles
     /// <summary>A whole file (procfs files may be longer than a page and arrive in several reads).</summary>
     public static string? ReadText(string path)
     {
-        var fd = OpenRead(path);
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        var buffer = new byte[AttributeSize];
-        var total = 0;
-        try
-        {
-            while (true)
-            {
-                if (total == buffer.Length)
-                {
-                    Array.Resize(ref buffer, buffer.Length * 2);
-                }
-
-                var read = Read(fd, buffer.AsSpan(total));
-                if (read < 0)
-                {
-                    return null;
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                total += read;
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-
-        return Encoding.UTF8.GetString(buffer, 0, total);
+        var buffer = ReadUpTo(path, AttributeSize, int.MaxValue, out var length);
+        return buffer is null ? null : Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     /// <summary>A one-value attribute, trimmed ("amdgpu", "1", "flr bus").</summary>
@@ -110,38 +75,8 @@ internal static partial class SysfsFiles
     /// <summary>Up to <paramref name="max"/> bytes of a binary attribute (config, rom).</summary>
     public static byte[]? ReadBytes(string path, int max)
     {
-        var fd = OpenRead(path);
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        var buffer = new byte[max];
-        var total = 0;
-        try
-        {
-            while (total < max)
-            {
-                var read = Read(fd, buffer.AsSpan(total));
-                if (read < 0)
-                {
-                    return null;
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                total += read;
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-
-        return total == max ? buffer : buffer[..total];
+        var buffer = ReadUpTo(path, max, max, out var length);
+        return buffer is null ? null : length == buffer.Length ? buffer : buffer[..length];
     }
 
     /// <summary>Whether the path exists (any type; a dangling symlink does not).</summary>
@@ -224,6 +159,50 @@ internal static partial class SysfsFiles
         {
             _ = Close(fd);
         }
+    }
+
+    /// <summary>Reads until the end of the file or <paramref name="max"/> bytes, growing the buffer from
+    /// <paramref name="initial"/>; null when the file is missing or a read fails.</summary>
+    private static byte[]? ReadUpTo(string path, int initial, int max, out int length)
+    {
+        length = 0;
+        var fd = OpenRead(path);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        var buffer = new byte[Math.Min(initial, max)];
+        try
+        {
+            while (length < max)
+            {
+                if (length == buffer.Length)
+                {
+                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, max));
+                }
+
+                var read = Read(fd, buffer.AsSpan(length));
+                if (read < 0)
+                {
+                    length = 0;
+                    return null;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+
+        return buffer;
     }
 
     private static string? ReadLink(string path)
