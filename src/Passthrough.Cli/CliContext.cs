@@ -9,7 +9,7 @@ namespace Passthrough.Cli;
 /// </summary>
 public sealed class CliContext
 {
-    private readonly Lazy<IAnsiConsole> _console;
+    private IAnsiConsole? _console;
     private readonly Lazy<TextReader> _in;
 
     public CliContext(TextWriter output, TextWriter error, TextReader? input = null, bool isTerminal = false, IProcessRunner? runner = null, IReadOnlyDictionary<string, string>? environment = null)
@@ -26,26 +26,6 @@ public sealed class CliContext
         IsTerminal = isTerminal;
         Runner = runner ?? ProcessRunner.Instance;
         Environment = environment ?? new Dictionary<string, string>();
-        // Created on first use: Spectre's setup costs tens of milliseconds that verbs printing
-        // plain text (xml, new) should not pay at every start.
-        _console = new Lazy<IAnsiConsole>(() =>
-        {
-            var colour = isTerminal && !Environment.ContainsKey("NO_COLOR");
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Out = new AnsiConsoleOutput(output),
-                Ansi = colour ? AnsiSupport.Yes : AnsiSupport.No,
-                ColorSystem = colour ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-                Interactive = isTerminal ? InteractionSupport.Yes : InteractionSupport.No,
-            });
-            if (!isTerminal)
-            {
-                // Redirected output: wide enough that tables never wrap mid-cell in logs and tests.
-                console.Profile.Width = 200;
-            }
-
-            return console;
-        });
     }
 
     public TextWriter Out { get; }
@@ -72,7 +52,29 @@ public sealed class CliContext
     public Passthrough.Sysfs.IKernelWriter? Kernel { get; init; }
 
     /// <summary>Spectre console writing to <see cref="Out"/>.</summary>
-    public IAnsiConsole Console => _console.Value;
+    public IAnsiConsole Console => _console ??= CreateConsole();
+
+    /// <summary>
+    /// Created on first use, in a method of its own: Spectre's set-up (and loading its assembly)
+    /// costs verbs that print plain text (list, groups, xml, new) at every start.
+    /// </summary>
+    private IAnsiConsole CreateConsole()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Out),
+            Ansi = Colour ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = Colour ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = IsTerminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!IsTerminal)
+        {
+            // Redirected output: wide enough that tables never wrap mid-cell in logs and tests.
+            console.Profile.Width = 200;
+        }
+
+        return console;
+    }
 
     /// <summary>The context of the real process.</summary>
     public static CliContext ForProcess()
