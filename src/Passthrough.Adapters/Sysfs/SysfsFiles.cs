@@ -82,6 +82,9 @@ internal static partial class SysfsFiles
     /// <summary>Whether the path exists (any type; a dangling symlink does not).</summary>
     public static bool Exists(string path) => Access(path, FOk) == 0;
 
+    /// <summary>A symlink's target as stored ("/dev/dri/card0", "../../../bus/pci/drivers/amdgpu"), or null.</summary>
+    public static string? LinkTarget(string path) => ReadLink(path);
+
     /// <summary>The last path component of a symlink's target ("driver" -> "amdgpu"), or null.</summary>
     public static string? LinkTargetName(string path)
     {
