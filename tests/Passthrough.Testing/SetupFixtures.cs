@@ -10,13 +10,15 @@ namespace Passthrough.Testing;
 /// </summary>
 public static class SetupFixtures
 {
-    public static IReadOnlyList<string> Names { get; } = ["fedora-bls", "debian-grub", "systemd-boot", "unraid-limine", "arch-mkinitcpio"];
+    public static IReadOnlyList<string> Names { get; } = ["fedora-bls", "debian-grub", "systemd-boot", "unraid-limine", "arch-mkinitcpio", "fedora-uki", "arch-uki", "proxmox-zfs"];
 
     /// <summary>The slot of the GPU each fixture passes.</summary>
     public static string SlotOf(string name) => name switch
     {
         "fedora-bls" => "0000:03:00",
         "arch-mkinitcpio" => "0000:0c:00",
+        "fedora-uki" => "0000:0b:00",
+        "proxmox-zfs" => "0000:03:00",
         _ => "0000:01:00",
     };
 

@@ -48,8 +48,29 @@ public sealed class BootFilesReader
             }
         }
 
-        var present = BootFiles.WellKnownMarkers.Where(p => File.Exists(_root.Path(p)) || Directory.Exists(_root.Path(p)));
+        var present = BootFiles.WellKnownMarkers.Where(p => File.Exists(_root.Path(p)) || Directory.Exists(_root.Path(p))).ToList();
+        foreach (var directory in BootFiles.WellKnownListings)
+        {
+            present.AddRange(List(directory));
+        }
+
         return new BootFiles(files, present);
+    }
+
+    /// <summary>The names directly inside a directory, as host paths; nothing when it is missing or unreadable.</summary>
+    private IEnumerable<string> List(string directory)
+    {
+        var dir = _root.Path(directory);
+        try
+        {
+            return Directory.Exists(dir)
+                ? [.. Directory.EnumerateFileSystemEntries(dir).Select(e => directory + "/" + Path.GetFileName(e)).Order(StringComparer.Ordinal)]
+                : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     private void TryRead(string hostPath, Dictionary<string, string> into)

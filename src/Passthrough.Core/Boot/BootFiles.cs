@@ -32,6 +32,10 @@ public sealed class BootFiles
     public IReadOnlyList<string> In(string directory) =>
         [.. _files.Keys.Where(k => k.StartsWith(directory + "/", StringComparison.Ordinal) && k.IndexOf('/', directory.Length + 1) < 0).Order(StringComparer.Ordinal)];
 
+    /// <summary>Paths known to exist directly inside a directory (one level), sorted by name.</summary>
+    public IReadOnlyList<string> PresentIn(string directory) =>
+        [.. _present.Concat(_files.Keys).Distinct(StringComparer.Ordinal).Where(k => k.StartsWith(directory + "/", StringComparison.Ordinal) && k.IndexOf('/', directory.Length + 1) < 0).Order(StringComparer.Ordinal)];
+
     public BootFiles WithFile(string path, string content) =>
         new(new Dictionary<string, string>(_files, StringComparer.Ordinal) { [path] = content }, _present);
 
@@ -40,7 +44,7 @@ public sealed class BootFiles
     [
         "/proc/cmdline", "/proc/sys/kernel/osrelease", "/etc/os-release",
         "/etc/default/grub", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub2/grubenv",
-        "/etc/kernel/cmdline", "/etc/kernel/install.conf",
+        "/etc/kernel/cmdline", "/etc/kernel/install.conf", "/etc/kernel/uki.conf", "/etc/kernel/proxmox-boot-uuids",
         "/boot/loader/loader.conf", "/efi/loader/loader.conf", "/boot/efi/loader/loader.conf",
         .. BootloaderDetector.LimineConfigs, .. BootloaderDetector.SyslinuxConfigs,
         "/boot/refind_linux.conf", "/etc/kernelstub/configuration",
@@ -53,6 +57,7 @@ public sealed class BootFiles
     [
         "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries",
         "/etc/default/grub.d", "/etc/modprobe.d", "/etc/dracut.conf.d", "/etc/mkinitcpio.conf.d",
+        "/etc/mkinitcpio.d", "/etc/cmdline.d",
         "/etc/systemd/system", "/etc/systemd/system/virtqemud.service.d", "/etc/systemd/system/libvirtd.service.d",
     ];
 
@@ -67,5 +72,10 @@ public sealed class BootFiles
         "/usr/bin/dracut", "/usr/sbin/dracut", "/usr/bin/mkinitcpio", "/usr/sbin/update-initramfs",
         "/usr/lib/systemd/system/virtqemud.service", "/lib/systemd/system/virtqemud.service",
         "/usr/lib/systemd/system/libvirtd.service", "/lib/systemd/system/libvirtd.service",
+        "/usr/sbin/proxmox-boot-tool", "/usr/bin/ukify", "/usr/lib/systemd/ukify",
     ];
+
+    /// <summary>Directories whose entries (one level) are recorded as present, never read: unified
+    /// kernel images are tens of megabytes (Boot Loader Specification, type 2: $ESP/EFI/Linux/*.efi).</summary>
+    public static IReadOnlyList<string> WellKnownListings { get; } = ["/boot/EFI/Linux", "/efi/EFI/Linux", "/boot/efi/EFI/Linux"];
 }

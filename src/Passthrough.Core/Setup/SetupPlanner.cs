@@ -114,6 +114,9 @@ public static partial class SetupPlanner
             notes.Add($"Files from a static-mode setup are present ({string.Join(", ", new[] { ModprobeFile, DracutFile, BindUnitFile }.Where(files.Exists))}); `passthrough setup undo` removes them.");
         }
 
+        var argumentsChanged = added.Count > 0 || removed.Count > 0;
+        PlanBootRefresh(boot, request.Facts.KernelRelease ?? files.Read("/proc/sys/kernel/osrelease"), argumentsChanged || initramfsChanged, regeneration, notes);
+
         // libvirt: QEMU pins guest memory for VFIO DMA and inherits the daemon's RLIMIT_MEMLOCK (seed 003).
         var daemonReload = units.Count > 0 || edits.Any(e => e.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal));
         var memlock = PlanMemlock(files, edits, notes);
@@ -235,6 +238,63 @@ public static partial class SetupPlanner
 
         switch (boot.Bootloader)
         {
+            case Bootloader.Uki when boot.UkiBuilder == UkiBuilder.None:
+                {
+                    var current = boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty;
+                    Collect(current, change(current));
+                    if (added.Count > 0 || removed.Count > 0)
+                    {
+                        notes.Add($"The command line is built into the unified kernel images ({string.Join(", ", boot.UnifiedKernelImages)}) and nothing on this host rebuilds them, so no file here can change it; nothing was planned for it. "
+                            + $"Needed: {string.Join(' ', added.Select(a => "+" + a).Concat(removed.Select(r => "-" + r)))}. "
+                            + "Build the images locally (kernel-install with layout=uki in /etc/kernel/install.conf and /etc/kernel/cmdline, or mkinitcpio *_uki= presets), or ask whoever builds and signs them.");
+                    }
+
+                    added.Clear();
+                    removed.Clear();
+                    break;
+                }
+
+            case Bootloader.Uki when boot.CmdlineDropIn is { } dropIn:
+                {
+                    // mkinitcpio joins /etc/cmdline.d/*.conf: remove where an argument is, add in a file of our own.
+                    var combined = boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty;
+                    var desired = change(combined);
+                    Collect(combined, desired);
+                    var take = combined.Removed(desired);
+                    var give = combined.Added(desired);
+                    foreach (var path in boot.ArgsFiles)
+                    {
+                        var before = files.Read(path) ?? string.Empty;
+                        var after = CommandLineSites.Edit(CommandLineFormat.KernelCmdline, before, l => l.Except(take));
+                        if (!string.Equals(before, after, StringComparison.Ordinal))
+                        {
+                            edits.Add(new FileEdit(path, before, after, "kernel arguments (unified kernel image, mkinitcpio)"));
+                        }
+                    }
+
+                    var ours = files.Read(dropIn);
+                    var oursAfter = CommandLineSites.Edit(CommandLineFormat.KernelCmdline, ours ?? Header + "# Joined with the other /etc/cmdline.d/*.conf into the unified kernel image's command line (mkinitcpio).\n", l => l.Except(take).Append(give));
+                    if (!string.Equals(ours, oursAfter, StringComparison.Ordinal) && (ours is not null || give.Count > 0))
+                    {
+                        edits.Add(new FileEdit(dropIn, ours, oursAfter, "kernel arguments (unified kernel image, mkinitcpio)"));
+                    }
+
+                    break;
+                }
+
+            case Bootloader.Uki when boot.ArgsFile is { } created && !files.Exists(created):
+                {
+                    // kernel-install(8) and mkinitcpio(8) use /proc/cmdline when there is no file, minus what
+                    // the loader added (BOOT_IMAGE=, initrd=): the new file is that line with the change.
+                    var current = (boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty).Without("BOOT_IMAGE").Without("initrd");
+                    var desired = change(current);
+                    Collect(current, desired);
+                    edits.Add(new FileEdit(created, null, desired + "\n", "kernel arguments (unified kernel image), from /proc/cmdline"));
+                    break;
+                }
+
+            case Bootloader.Uki:
+            case Bootloader.ProxmoxBootTool:
             case Bootloader.Grub:
             case Bootloader.SystemdBoot:
             case Bootloader.Limine:
@@ -270,6 +330,19 @@ public static partial class SetupPlanner
                     if (changed && boot.Bootloader == Bootloader.Grub)
                     {
                         regeneration.Add(GrubCommand(files));
+                    }
+
+                    if (boot.Bootloader == Bootloader.ProxmoxBootTool && boot.ArgsFiles.Count == 0)
+                    {
+                        var current = boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty;
+                        Collect(current, change(current));
+                        if (added.Count > 0 || removed.Count > 0)
+                        {
+                            notes.Add($"proxmox-boot-tool manages the ESPs but neither /etc/kernel/cmdline nor /etc/default/grub exists: nothing was planned for the kernel arguments. Put {string.Join(' ', added)} in /etc/kernel/cmdline (systemd-boot) or GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub (GRUB), then run `proxmox-boot-tool refresh`.");
+                        }
+
+                        added.Clear();
+                        removed.Clear();
                     }
 
                     if (boot.Bootloader == Bootloader.SystemdBoot && !files.Exists("/etc/kernel/cmdline"))
@@ -616,6 +689,58 @@ public static partial class SetupPlanner
         return files.Exists("/usr/sbin/grub2-mkconfig") || files.Exists("/usr/bin/grub2-mkconfig") || files.Exists("/boot/grub2/grub.cfg")
             ? new PlannedCommand("grub2-mkconfig", ["-o", "/boot/grub2/grub.cfg"], "rebuild grub.cfg from /etc/default/grub")
             : new PlannedCommand("grub-mkconfig", ["-o", "/boot/grub/grub.cfg"], "rebuild grub.cfg from /etc/default/grub");
+    }
+
+    /// <summary>
+    /// The command that carries the edited files into what boots, last: unified kernel images are rebuilt
+    /// (the initramfs inside them too, so a separate initramfs rebuild is dropped); proxmox-boot-tool copies
+    /// the kernels, initramfs and command line to every ESP.
+    /// </summary>
+    private static void PlanBootRefresh(BootSetup boot, string? release, bool changed, List<PlannedCommand> regeneration, List<string> notes)
+    {
+        if (!changed)
+        {
+            return;
+        }
+
+        if (boot.Bootloader == Bootloader.ProxmoxBootTool)
+        {
+            // Host_Bootloader (pve.proxmox.com): refresh writes /etc/kernel/cmdline into the systemd-boot entries,
+            // or runs update-grub, on every ESP listed in /etc/kernel/proxmox-boot-uuids.
+            regeneration.Add(new PlannedCommand("proxmox-boot-tool", ["refresh"], "copy the kernels, initramfs and command line to every ESP in /etc/kernel/proxmox-boot-uuids"));
+            return;
+        }
+
+        if (boot.Bootloader != Bootloader.Uki)
+        {
+            return;
+        }
+
+        switch (boot.UkiBuilder)
+        {
+            case UkiBuilder.Mkinitcpio:
+                regeneration.RemoveAll(c => c.Program == "mkinitcpio");
+                regeneration.Add(new PlannedCommand("mkinitcpio", ["-P"], "rebuild every preset's unified kernel image with the new command line and initramfs"));
+                break;
+            case UkiBuilder.KernelInstall:
+                {
+                    // kernel-install add runs the initramfs generator's plugin (dracut's 50-dracut.install) and ukify itself.
+                    var dracut = regeneration.RemoveAll(c => c.Program == "dracut") > 0;
+                    if (release is null || release.Trim().Length == 0)
+                    {
+                        notes.Add("Kernel release unknown (/proc/sys/kernel/osrelease not read): rebuild the unified kernel image on the host with `kernel-install add $(uname -r) /usr/lib/modules/$(uname -r)/vmlinuz`.");
+                        break;
+                    }
+
+                    var r = release.Trim();
+                    regeneration.Add(new PlannedCommand("kernel-install", ["add", r, $"/usr/lib/modules/{r}/vmlinuz"], $"rebuild the running kernel's unified kernel image with the new command line{(dracut ? " and initramfs" : string.Empty)}"));
+                    notes.Add($"kernel-install rebuilds the image of the running kernel ({r}) only; other installed kernels get the new command line when they are next installed or updated.");
+                    break;
+                }
+
+            default:
+                break;
+        }
     }
 
     private static PlannedCommand InitramfsCommand(BootSetup boot) => boot.Initramfs switch
