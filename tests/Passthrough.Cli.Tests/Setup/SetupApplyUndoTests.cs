@@ -154,4 +154,22 @@ public sealed class SetupApplyUndoTests
         Assert.That(undo.ExitCode, Is.Zero, undo.ToString());
         Assert.That(undo.Stdout, Does.Contain($"Backup {stamp} (Static mode) restores:").And.Contain("/etc/modprobe.d/passthrough-vfio.conf (removed: setup created it)"));
     }
+
+    [Test]
+    public void I_see_proxmox_boot_tool_refresh_after_apply_and_again_after_undo()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("proxmox-zfs", temp);
+        var runner = new RecordingProcessRunner();
+
+        var apply = CliRun.RunWith(null, runner, "--root", root, "setup", "apply", "--slot", "03:00", "--yes");
+        var undo = CliRun.RunWith(null, runner, "--root", root, "setup", "undo", "--yes");
+
+        Assert.That(apply.ExitCode, Is.Zero, apply.ToString());
+        Assert.That(undo.ExitCode, Is.Zero, undo.ToString());
+        Assert.That(runner.Commands, Is.Empty, "--root runs nothing");
+        Assert.That(apply.Stdout, Does.Contain("  /etc/kernel/cmdline").And.Contain("  proxmox-boot-tool refresh"));
+        Assert.That(undo.Stdout, Does.Contain("/etc/kernel/cmdline").And.Contain("  proxmox-boot-tool refresh"), "undo copies the restored command line to the ESPs too");
+        Assert.That(File.ReadAllText(Path.Join(root, "etc/kernel/cmdline")), Is.EqualTo("root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on pcie_acs_override=downstream,multifunction\n"));
+    }
 }

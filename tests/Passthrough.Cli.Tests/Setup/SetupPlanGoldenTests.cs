@@ -49,4 +49,22 @@ public sealed class SetupPlanGoldenTests
         Assert.That(limine.GetProperty("diff").GetString(), Does.Contain("+    cmdline: iommu=pt vfio-pci.ids=10de:2805,10de:22bd"));
         Assert.That(plan.GetProperty("rebootNeeded").GetBoolean(), Is.True);
     }
+
+    [Test]
+    public void I_get_the_unified_kernel_image_builder_and_images_in_the_json_plan()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("fedora-uki", temp);
+
+        var result = CliRun.Run("--root", root, "setup", "plan", "--slot", "0b:00", "--json");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var boot = doc.RootElement.GetProperty("bootloader");
+        Assert.That(boot.GetProperty("name").GetString(), Is.EqualTo("uki"));
+        Assert.That(boot.GetProperty("ukiBuilder").GetString(), Is.EqualTo("kernel-install"));
+        Assert.That(boot.GetProperty("unifiedKernelImages").GetArrayLength(), Is.EqualTo(2));
+        var commands = doc.RootElement.GetProperty("commands").EnumerateArray().Select(c => c.GetProperty("display").GetString()).ToList();
+        Assert.That(commands, Is.EqualTo(new[] { "kernel-install add 6.19.14-200.fc44.x86_64 /usr/lib/modules/6.19.14-200.fc44.x86_64/vmlinuz" }));
+    }
 }
