@@ -400,6 +400,15 @@ public static partial class BootloaderDetector
             return result with { Configured = ProcCmdline(files) };
         }
 
+        // A preset's *_options="--cmdline FILE" names the file mkinitcpio bakes in; only the well-known one is read here.
+        var named = presets.SelectMany(p => PresetCmdlineRegex().Matches(files.Read(p) ?? string.Empty).Select(m => (Preset: p, File: m.Groups["file"].Value)))
+            .Where(n => n.File != kernelCmdline).ToList();
+        if (builder == UkiBuilder.Mkinitcpio && named.Count > 0)
+        {
+            evidence.Add($"{string.Join(", ", named.Select(n => $"{n.Preset} passes --cmdline {n.File}"))}: mkinitcpio bakes that file in, which setup does not edit");
+            return result with { Configured = ProcCmdline(files), ArgsFile = named[0].File };
+        }
+
         var dropIns = files.In("/etc/cmdline.d").Where(p => p.EndsWith(".conf", StringComparison.Ordinal)).ToList();
         if (builder == UkiBuilder.Mkinitcpio && !files.Exists(kernelCmdline) && dropIns.Count > 0)
         {
@@ -493,6 +502,9 @@ public static partial class BootloaderDetector
     /// <summary>An uncommented PRESET_uki= (or the older PRESET_efi_image=) in a mkinitcpio preset.</summary>
     [GeneratedRegex(@"^\s*[A-Za-z0-9]+_(uki|efi_image)=\S", RegexOptions.Multiline)]
     private static partial Regex PresetUkiRegex();
+
+    [GeneratedRegex(@"^\s*[A-Za-z0-9]+_options=.*--cmdline[= ]+[""']?(?<file>[^\s""']+)", RegexOptions.Multiline)]
+    private static partial Regex PresetCmdlineRegex();
 
     [GeneratedRegex(@"^\s*Cmdline\s*=", RegexOptions.Multiline)]
     private static partial Regex UkiConfCmdlineRegex();

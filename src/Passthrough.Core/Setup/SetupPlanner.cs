@@ -238,6 +238,21 @@ public static partial class SetupPlanner
 
         switch (boot.Bootloader)
         {
+            case Bootloader.Uki when boot.UkiBuilder == UkiBuilder.Mkinitcpio && boot.ArgsFiles.Count == 0 && boot.CmdlineDropIn is null:
+                {
+                    var current = boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty;
+                    Collect(current, change(current));
+                    if (added.Count > 0 || removed.Count > 0)
+                    {
+                        notes.Add($"The mkinitcpio preset bakes {boot.ArgsFile} into the unified kernel image and setup does not edit that file: "
+                            + $"change it by hand ({string.Join(' ', added.Select(a => "+" + a).Concat(removed.Select(r => "-" + r)))}), then run `mkinitcpio -P`.");
+                    }
+
+                    added.Clear();
+                    removed.Clear();
+                    break;
+                }
+
             case Bootloader.Uki when boot.UkiBuilder == UkiBuilder.None:
                 {
                     var current = boot.Configured.Count > 0 ? boot.Configured[0] : KernelCommandLine.Empty;

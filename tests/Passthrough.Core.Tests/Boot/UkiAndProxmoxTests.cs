@@ -171,4 +171,21 @@ public sealed class UkiAndProxmoxTests
         Assert.That(plan.Boot.Bootloader, Is.EqualTo(Bootloader.Grub));
         Assert.That(plan.RegenerationCommands.Select(c => c.Display), Is.EqualTo(new[] { "update-grub" }));
     }
+
+    [Test]
+    public void I_am_told_to_edit_the_cmdline_file_a_mkinitcpio_preset_names_instead_of_a_useless_edit()
+    {
+        var files = Files(
+            ["/usr/bin/mkinitcpio"],
+            ("/etc/mkinitcpio.d/linux.preset", "default_uki=\"/efi/EFI/Linux/arch-linux.efi\"\ndefault_options=\"--cmdline /etc/kernel/cmdline-arch --splash /usr/share/systemd/bootctl/splash-arch.bmp\"\n"),
+            ("/etc/kernel/cmdline", "root=/dev/sda2 rw\n"),
+            ("/proc/cmdline", "root=/dev/sda2 rw quiet\n"));
+
+        var plan = Plan(files);
+
+        Assert.That(string.Join('\n', plan.Boot.Evidence), Does.Contain("passes --cmdline /etc/kernel/cmdline-arch"));
+        Assert.That(plan.Edits.Any(e => e.Path.StartsWith("/etc/kernel/", StringComparison.Ordinal)), Is.False);
+        Assert.That(string.Join('\n', plan.Notes), Does.Contain("/etc/kernel/cmdline-arch").And.Contain("+intel_iommu=on"));
+        Assert.That(plan.RebootNeeded, Is.False, "nothing that changes the boot was planned");
+    }
 }
