@@ -55,7 +55,7 @@ internal static class BootChecks
                 yield return F(id, Severity.Warning, null,
                     $"The kernel arguments in {boot.ArgsFile ?? boot.Summary} differ from the running ones ({string.Join("; ", parts)}).",
                     [.. boot.Evidence, $"/proc/cmdline: {running}", $"configured: {closest}"],
-                    "Reboot if you just changed them (after regenerating the config: grub2-mkconfig / update-grub / kernel-install); otherwise the file is not what boots.");
+                    "Reboot if you just changed them (after regenerating what boots: grub2-mkconfig / update-grub / kernel-install / mkinitcpio -P for unified kernel images / proxmox-boot-tool refresh); otherwise the file is not what boots.");
                 yield break;
             }
         }
