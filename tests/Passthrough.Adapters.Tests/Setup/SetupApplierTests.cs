@@ -95,4 +95,37 @@ public sealed class SetupApplierTests
         Assert.That(error!.Message, Does.Contain("/etc/kernel/cmdline changed after `setup apply`"));
         Assert.That(File.ReadAllText(Path.Join(root, "etc/kernel/cmdline")), Is.EqualTo("edited by hand\n"));
     }
+
+    [Test]
+    public async Task I_see_kernel_install_rebuild_the_unified_kernel_image_after_apply_and_again_after_undo()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("fedora-uki", temp);
+        var runner = new RecordingProcessRunner();
+        using var systemd = new RecordingSystemdFake([]);
+        var applier = new SetupApplier(new HostRoot(root), runner, systemd, runCommands: true);
+        const string rebuild = "kernel-install add 6.19.14-200.fc44.x86_64 /usr/lib/modules/6.19.14-200.fc44.x86_64/vmlinuz";
+
+        await applier.ApplyAsync(PlanFor(root, "0b:00"));
+        var written = File.ReadAllText(Path.Join(root, "etc/kernel/cmdline"));
+        await applier.UndoAsync(null);
+
+        Assert.That(runner.Commands, Is.EqualTo(new[] { rebuild, rebuild }), "no dracut run: kernel-install builds the initramfs inside the image");
+        Assert.That(written, Does.Contain("vfio-pci.ids=1002:73bf,1002:ab28"));
+        Assert.That(File.ReadAllText(Path.Join(root, "etc/kernel/cmdline")), Is.EqualTo("root=UUID=5c1e-7a ro rootflags=subvol=root rhgb quiet\n"));
+    }
+
+    [Test]
+    public void I_see_unified_kernel_images_listed_without_their_megabytes_being_read()
+    {
+        using var temp = new TempDirectory();
+        var image = Path.Join(temp.Path, "boot/efi/EFI/Linux/abc-6.19.14.efi");
+        Directory.CreateDirectory(Path.GetDirectoryName(image)!);
+        File.WriteAllBytes(image, new byte[3 << 20]);
+
+        var files = new BootFilesReader(new HostRoot(temp.Path)).Read();
+
+        Assert.That(files.PresentIn("/boot/efi/EFI/Linux"), Is.EqualTo(new[] { "/boot/efi/EFI/Linux/abc-6.19.14.efi" }));
+        Assert.That(files.Read("/boot/efi/EFI/Linux/abc-6.19.14.efi"), Is.Null);
+    }
 }
