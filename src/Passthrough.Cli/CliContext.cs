@@ -37,6 +37,10 @@ public sealed class CliContext
     /// <summary>Standard output is a terminal: tables and colour; otherwise plain text.</summary>
     public bool IsTerminal { get; }
 
+    /// <summary>Columns of the terminal standard output goes to; null when it is not a terminal
+    /// (pipes and files get whole lines).</summary>
+    public int? TerminalWidth { get; init; }
+
     /// <summary>Colour and bold are wanted: a terminal, and no NO_COLOR (https://no-color.org).</summary>
     public bool Colour => IsTerminal && !Environment.ContainsKey("NO_COLOR");
 
@@ -85,6 +89,28 @@ public sealed class CliContext
             env[(string)e.Key] = (string?)e.Value ?? string.Empty;
         }
 
-        return new CliContext(System.Console.Out, System.Console.Error, () => System.Console.In, !System.Console.IsOutputRedirected, ProcessRunner.Instance, env);
+        var terminal = !System.Console.IsOutputRedirected;
+        return new CliContext(System.Console.Out, System.Console.Error, () => System.Console.In, terminal, ProcessRunner.Instance, env)
+        {
+            TerminalWidth = terminal ? TerminalColumns(env) : null,
+        };
+    }
+
+    /// <summary>COLUMNS when the user set it, else the terminal's own size (TIOCGWINSZ).</summary>
+    private static int? TerminalColumns(Dictionary<string, string> env)
+    {
+        if (env.TryGetValue("COLUMNS", out var text) && int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns > 0)
+        {
+            return columns;
+        }
+
+        try
+        {
+            return System.Console.WindowWidth is > 0 and var width ? width : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 }

@@ -16,12 +16,33 @@ internal sealed class TextTable
     private const string Gap = "   ";
     private const string Indent = "  ";
 
+    /// <summary>Narrowest an elastic column gets before the table is allowed to overflow.</summary>
+    private const int MinimumElasticWidth = 10;
+
     private readonly string[] _headers;
     private readonly List<string[]> _rows = [];
+    private int[] _elastic = [];
 
     public TextTable(params string[] headers)
     {
         _headers = headers;
+    }
+
+    /// <summary>
+    /// The columns that give way when the table is wider than the terminal: the widest of them
+    /// narrows first, and their cells wrap at spaces onto more lines (nothing is cut off). Other
+    /// columns keep their width.
+    /// </summary>
+    public TextTable Elastic(params int[] columns)
+    {
+        foreach (var column in columns)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(column);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, _headers.Length);
+        }
+
+        _elastic = columns;
+        return this;
     }
 
     public int RowCount => _rows.Count;
@@ -38,16 +59,21 @@ internal sealed class TextTable
         return this;
     }
 
-    /// <summary>Writes the table; <paramref name="bold"/> sets the header in bold (ANSI SGR 1).</summary>
-    public void Write(TextWriter output, bool bold)
+    /// <summary>
+    /// Writes the table; <paramref name="bold"/> sets the header in bold (ANSI SGR 1); with a
+    /// <paramref name="maxWidth"/> (a terminal's columns) the elastic column wraps to fit it.
+    /// </summary>
+    public void Write(TextWriter output, bool bold, int? maxWidth = null)
     {
+        var rows = maxWidth is int max && _elastic.Length > 0 ? FitTo(max) : _rows;
+
         var widths = new int[_headers.Length];
         for (var c = 0; c < _headers.Length; c++)
         {
             widths[c] = Width(_headers[c]);
         }
 
-        foreach (var row in _rows)
+        foreach (var row in rows)
         {
             for (var c = 0; c < row.Length; c++)
             {
@@ -64,7 +90,7 @@ internal sealed class TextTable
             ruleWidth += w;
         }
 
-        var text = new StringBuilder(capacity: (_rows.Count + 2) * (ruleWidth + Indent.Length + 1));
+        var text = new StringBuilder(capacity: (rows.Count + 2) * (ruleWidth + Indent.Length + 1));
         if (bold)
         {
             text.Append("\u001b[1m");
@@ -79,7 +105,7 @@ internal sealed class TextTable
 
         text.Append(Indent).Append('─', ruleWidth).Append('\n');
         var lines = new string[_headers.Length];
-        foreach (var row in _rows)
+        foreach (var row in rows)
         {
             var cellLines = Array.ConvertAll(row, cell => cell.Split('\n'));
             var height = 1;
@@ -100,6 +126,121 @@ internal sealed class TextTable
         }
 
         output.Write(text.ToString());
+    }
+
+    /// <summary>The rows with the elastic columns' cells wrapped so that the table fits in
+    /// <paramref name="maxWidth"/> columns, as far as the other columns leave room.</summary>
+    private List<string[]> FitTo(int maxWidth)
+    {
+        var widths = new int[_headers.Length];
+        for (var c = 0; c < _headers.Length; c++)
+        {
+            widths[c] = Width(_headers[c]);
+            foreach (var row in _rows)
+            {
+                foreach (var line in row[c].Split('\n'))
+                {
+                    widths[c] = Math.Max(widths[c], Width(line));
+                }
+            }
+        }
+
+        var excess = Indent.Length + (Gap.Length * (widths.Length - 1)) - maxWidth;
+        foreach (var w in widths)
+        {
+            excess += w;
+        }
+
+        if (excess <= 0)
+        {
+            return _rows;
+        }
+
+        var fitted = (int[])widths.Clone();
+        while (excess > 0)
+        {
+            var widest = -1;
+            foreach (var c in _elastic)
+            {
+                var floor = Math.Max(MinimumElasticWidth, Width(_headers[c]));
+                if (fitted[c] > floor && (widest < 0 || fitted[c] > fitted[widest]))
+                {
+                    widest = c;
+                }
+            }
+
+            if (widest < 0)
+            {
+                break; // every elastic column is as narrow as it goes: the rest overflows
+            }
+
+            fitted[widest]--;
+            excess--;
+        }
+
+        var result = new List<string[]>(_rows.Count);
+        foreach (var row in _rows)
+        {
+            var copy = (string[])row.Clone();
+            foreach (var c in _elastic)
+            {
+                if (fitted[c] < widths[c])
+                {
+                    copy[c] = Wrap(row[c], fitted[c]);
+                }
+            }
+
+            result.Add(copy);
+        }
+
+        return result;
+    }
+
+    /// <summary>Wraps each line at spaces to <paramref name="width"/> columns; a word longer than
+    /// that is split.</summary>
+    private static string Wrap(string cell, int width)
+    {
+        var result = new StringBuilder(cell.Length + 8);
+        foreach (var line in cell.Split('\n'))
+        {
+            if (result.Length > 0)
+            {
+                result.Append('\n');
+            }
+
+            var current = 0;
+            foreach (var word in line.Split(' '))
+            {
+                var rest = word;
+                while (Width(rest) > width)
+                {
+                    if (current > 0)
+                    {
+                        result.Append('\n');
+                        current = 0;
+                    }
+
+                    result.Append(rest.AsSpan(0, width)).Append('\n');
+                    rest = rest[width..];
+                }
+
+                if (current > 0 && current + 1 + Width(rest) > width)
+                {
+                    result.Append('\n');
+                    current = 0;
+                }
+                else if (current > 0)
+                {
+                    result.Append(' ');
+                    current++;
+                }
+
+                result.Append(rest);
+                current += Width(rest);
+            }
+        }
+
+        return result.ToString();
     }
 
     private static void AppendLine(StringBuilder text, string[] cells, int[] widths)

@@ -30,7 +30,7 @@ internal sealed class GroupsVerb : IVerb
                 return PassthroughCli.Ok;
             }
 
-            var table = new TextTable("Group", "Type", "Members", "Viable");
+            var table = new TextTable("Group", "Type", "Members", "Viable").Elastic(2, 3);
             foreach (var group in inventory.Groups)
             {
                 var viability = inventory.Viability(group);
@@ -46,7 +46,7 @@ internal sealed class GroupsVerb : IVerb
                     Verdict(viability) + viability.Reason);
             }
 
-            table.Write(context.Out, context.Colour);
+            table.Write(context.Out, context.Colour, context.TerminalWidth);
             return PassthroughCli.Ok;
         });
         return command;

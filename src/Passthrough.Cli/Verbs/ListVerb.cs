@@ -49,7 +49,7 @@ internal sealed class ListVerb : IVerb
             return;
         }
 
-        FunctionTable(inventory.Functions).Write(context.Out, context.Colour);
+        FunctionTable(inventory.Functions).Write(context.Out, context.Colour, context.TerminalWidth);
     }
 
     private static void RenderGpus(CliContext context, HostInventory inventory, bool json)
@@ -77,14 +77,14 @@ internal sealed class ListVerb : IVerb
             }
 
             context.Out.WriteLine(context.Colour ? $"\u001b[1m{title}\u001b[0m" : title);
-            FunctionTable(gpu.Functions).Write(context.Out, context.Colour);
+            FunctionTable(gpu.Functions).Write(context.Out, context.Colour, context.TerminalWidth);
             context.Out.WriteLine();
         }
     }
 
     private static TextTable FunctionTable(IEnumerable<PciFunction> functions)
     {
-        var table = new TextTable("Address", "Ids", "Class", "Name", "Driver", "Group", "Reset", "Boot VGA");
+        var table = new TextTable("Address", "Ids", "Class", "Name", "Driver", "Group", "Reset", "Boot VGA").Elastic(2, 3);
         foreach (var f in functions)
         {
             table.AddRow(

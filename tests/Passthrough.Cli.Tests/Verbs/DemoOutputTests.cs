@@ -47,6 +47,21 @@ public class DemoOutputTests
     }
 
     [Test]
+    public void On_a_100_column_terminal_the_gpu_tables_fit_and_keep_every_name()
+    {
+        using var output = new StringWriter();
+        var context = new Passthrough.Cli.CliContext(output, TextWriter.Null) { TerminalWidth = 100 };
+
+        var code = Passthrough.Cli.PassthroughCli.RunAsync(["--root", _root, "list"], context).GetAwaiter().GetResult();
+        var piped = CliRun.Run("--root", _root, "list");
+
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(piped.Stdout.Split('\n').Max(l => l.Length), Is.GreaterThan(100), "without a terminal, rows are whole lines");
+        Assert.That(output.ToString().Split('\n'), Has.All.Length.LessThanOrEqualTo(100));
+        Assert.That(output.ToString(), Does.Contain("TU104 [GeForce").And.Contain("SUPER]").And.Contain("UCSI"));
+    }
+
+    [Test]
     public void I_see_every_function_with_all()
     {
         var result = CliRun.Run("--root", _root, "list", "--all");
