@@ -346,7 +346,8 @@ public static partial class BootloaderDetector
     }
 
     /// <summary>
-    /// Unified kernel images carry their command line inside (.cmdline section), so loader entries and
+    /// Unified kernel images carry their command line inside (.cmdline section; uapi-group.org Boot Loader
+    /// Specification, type 2 entries in $ESP/EFI/Linux), so loader entries and
     /// GRUB do not reach them. kernel-install(8) with layout=uki builds them from /etc/kernel/cmdline;
     /// mkinitcpio(8) presets with *_uki= from /etc/kernel/cmdline or /etc/cmdline.d/*.conf (ArchWiki,
     /// Unified kernel image); both fall back to /proc/cmdline when there is no file.
