@@ -129,4 +129,56 @@ public sealed class SetupPlannerTests
         Assert.That(plan.Edits.Select(e => e.Path), Has.None.Contains("memlock"));
         Assert.That(plan.Notes, Has.Some.Contains("override.conf already sets LimitMEMLOCK=infinity"));
     }
+
+    private static BootFiles GrubWithVfioConf(string vfioConf) => new(
+        new Dictionary<string, string>
+        {
+            ["/etc/default/grub"] = "GRUB_CMDLINE_LINUX=\"quiet\"\n",
+            ["/etc/modprobe.d/vfio.conf"] = vfioConf,
+        },
+        ["/usr/sbin/update-grub", "/usr/sbin/update-initramfs"]);
+
+    [Test]
+    public void In_dynamic_mode_i_get_my_gpu_taken_off_an_old_vfio_pci_ids_line_and_the_other_ids_kept()
+    {
+        var files = GrubWithVfioConf("# my old setup\noptions vfio-pci ids=1002:744c,1002:ab30,10de:1c82 disable_vga=1\n");
+
+        var plan = SetupPlanner.Plan(new SetupRequest { Mode = PassthroughMode.Dynamic, Functions = Navi31, Facts = Amd, Files = files });
+
+        var edit = plan.Edits.Single(e => e.Path == "/etc/modprobe.d/vfio.conf");
+        Assert.That(edit.After.Split('\n'), Does.Contain("options vfio-pci ids=10de:1c82 disable_vga=1"), "another GPU stays on vfio-pci");
+        Assert.That(edit.After, Does.Contain("# passthrough setup changed this line (undo restores it): options vfio-pci ids=1002:744c,1002:ab30,10de:1c82 disable_vga=1"));
+        Assert.That(edit.Reason, Does.Contain("host keeps the GPU at boot"));
+        Assert.That(plan.Edits.Select(e => e.Path), Does.Not.Contain(SetupPlanner.ModprobeFile), "dynamic mode writes no vfio-pci ids of its own");
+        Assert.That(plan.RegenerationCommands.Select(c => c.Display), Does.Contain("update-initramfs -u -k all"), "modprobe.d is copied into the initramfs");
+        Assert.That(plan.RebootNeeded, Is.True);
+    }
+
+    [Test]
+    public void In_static_mode_one_file_owns_vfio_pci_ids_and_applying_twice_changes_nothing()
+    {
+        var files = GrubWithVfioConf("options vfio_iommu_type1 allow_unsafe_interrupts=1\noptions vfio_pci ids=1002:1478,1002:744c\n");
+
+        var plan = SetupPlanner.Plan(new SetupRequest { Mode = PassthroughMode.Static, Functions = Navi31, Facts = Amd, Files = files });
+
+        var ours = plan.Edits.Single(e => e.Path == SetupPlanner.ModprobeFile).After;
+        var theirs = plan.Edits.Single(e => e.Path == "/etc/modprobe.d/vfio.conf").After;
+        Assert.That(ours, Does.Contain("options vfio-pci ids=1002:744c,1002:ab30,1002:7446,1002:7444,1002:1478\n"));
+        Assert.That(theirs.Split('\n').Where(l => !l.StartsWith('#')), Has.None.Contain("ids="), "no second ids= that would silently win");
+        Assert.That(plan.Notes, Has.Some.Contain("allow_unsafe_interrupts=1"));
+
+        var applied = plan.Edits.Aggregate(files, (f, e) => f.WithFile(e.Path, e.After));
+        var again = SetupPlanner.Plan(new SetupRequest { Mode = PassthroughMode.Static, Functions = Navi31, Facts = Amd, Files = applied });
+        Assert.That(again.Edits.Where(e => e.Path.StartsWith("/etc/modprobe.d/", StringComparison.Ordinal)), Is.Empty, "1002:1478 stays, carried by our file's own note");
+    }
+
+    [Test]
+    public void A_vfio_pci_line_without_my_gpu_is_left_alone()
+    {
+        var files = GrubWithVfioConf("options vfio-pci ids=10de:1c82\n");
+
+        var plan = SetupPlanner.Plan(new SetupRequest { Mode = PassthroughMode.SingleGpu, Functions = Navi31, Facts = Amd, Files = files });
+
+        Assert.That(plan.Edits.Select(e => e.Path), Does.Not.Contain("/etc/modprobe.d/vfio.conf"));
+    }
 }
