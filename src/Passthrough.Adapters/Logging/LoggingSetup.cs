@@ -1,5 +1,6 @@
 using NLog;
 using NLog.Config;
+using NLog.Layouts;
 using NLog.Targets;
 
 namespace Passthrough.Logging;
@@ -22,7 +23,9 @@ public static class LoggingSetup
         var file = new FileTarget("file")
         {
             FileName = path,
-            Layout = "${longdate} ${processid} ${level:uppercase=true} ${logger} ${message}${onexception:${newline}${exception:format=tostring}}",
+            // The layout as code, not a "${longdate} ${processid} ..." string: NLog parses such a string
+            // and binds each renderer through reflection at every start, and the hook starts often.
+            Layout = Layout.FromMethod(Line, LayoutRenderOptions.None),
             CreateDirs = true,
             KeepFileOpen = false,
             Encoding = System.Text.Encoding.UTF8,
@@ -35,5 +38,14 @@ public static class LoggingSetup
 
         LogManager.Configuration = configuration;
         return path;
+    }
+
+    /// <summary>"2026-11-22 06:40:01.1234 4711 INFO Passthrough.Hook message", then the exception, if any.</summary>
+    private static string Line(LogEventInfo e)
+    {
+        var line = string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{e.TimeStamp:yyyy-MM-dd HH:mm:ss.ffff} {Environment.ProcessId} {e.Level.Name.ToUpperInvariant()} {e.LoggerName} {e.FormattedMessage}");
+        return e.Exception is null ? line : line + Environment.NewLine + e.Exception;
     }
 }

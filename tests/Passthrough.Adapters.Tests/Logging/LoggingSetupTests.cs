@@ -32,6 +32,20 @@ public class LoggingSetupTests
     }
 
     [Test]
+    public void Each_line_has_time_process_and_level_and_a_failure_carries_its_exception()
+    {
+        using var root = new TempDirectory();
+        var path = LoggingSetup.Configure(new HostRoot(root.Path), journal: false);
+
+        LogManager.GetLogger("passthrough").Error(new InvalidOperationException("driver_override write timed out"), "hook qemu win11 prepare begin failed");
+        LogManager.Flush();
+
+        var lines = File.ReadAllLines(path);
+        Assert.That(lines[0], Does.Match(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{4} " + Environment.ProcessId + " ERROR passthrough hook qemu win11 prepare begin failed$"));
+        Assert.That(lines[1], Is.EqualTo("System.InvalidOperationException: driver_override write timed out"));
+    }
+
+    [Test]
     public void I_can_read_the_hook_lines_in_the_journal_with_priority_and_identifier()
     {
         if (File.Exists(JournalSocket) || !JournalTarget.IsAvailable)
