@@ -9,12 +9,18 @@ namespace Passthrough.Binding;
 /// <summary>The state journals under ROOT/run/passthrough, one JSON file per VM, each written atomically.</summary>
 public sealed class JournalStore
 {
-    private static readonly JsonSerializerOptions Options = new()
+    // Serializers generated at build time: the hook writes and reads the journal on every VM start
+    // and stop, and reflection-based set-up cost each of those .NET starts tens of milliseconds.
+    private static readonly JournalJsonContext Json = new(new JsonSerializerOptions
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
-    };
+        Converters =
+        {
+            new JsonStringEnumConverter<JournalKind>(JsonNamingPolicy.KebabCaseLower),
+            new JsonStringEnumConverter<PassthroughMode>(JsonNamingPolicy.KebabCaseLower),
+        },
+    });
 
     private readonly HostRoot _root;
 
@@ -29,7 +35,7 @@ public sealed class JournalStore
     public string PathOf(string id) => System.IO.Path.Join(Directory, id + ".json");
 
     public void Save(BindingJournal journal) =>
-        AtomicFile.WriteText(PathOf(journal.Id), JsonSerializer.Serialize(journal, Options) + "\n", mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        AtomicFile.WriteText(PathOf(journal.Id), JsonSerializer.Serialize(journal, Json.BindingJournal) + "\n", mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
     public BindingJournal? Load(string id)
     {
@@ -53,7 +59,7 @@ public sealed class JournalStore
     {
         try
         {
-            return JsonSerializer.Deserialize<BindingJournal>(File.ReadAllText(path), Options)
+            return JsonSerializer.Deserialize(File.ReadAllText(path), Json.BindingJournal)
                 ?? throw new JsonException("empty journal");
         }
         catch (JsonException e)
@@ -65,3 +71,7 @@ public sealed class JournalStore
         }
     }
 }
+
+/// <summary>The journal's JSON, generated at build time (same shape as before: camelCase, kebab-case enums).</summary>
+[JsonSerializable(typeof(BindingJournal))]
+internal sealed partial class JournalJsonContext : JsonSerializerContext;
