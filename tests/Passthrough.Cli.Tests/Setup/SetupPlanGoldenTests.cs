@@ -31,16 +31,22 @@ public sealed class SetupPlanGoldenTests
         Assert.That(text, Is.EqualTo(File.ReadAllText(golden)), $"plan for {name} differs from {golden}");
     }
 
+    /// <summary>`setup plan --json` on a fixture host.</summary>
+    private static JsonDocument JsonPlan(string fixture, string slot)
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create(fixture, temp);
+
+        var result = CliRun.Run("--root", root, "setup", "plan", "--slot", slot, "--json");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        return JsonDocument.Parse(result.Stdout);
+    }
+
     [Test]
     public void I_get_the_plan_as_json_with_hashes_and_diffs()
     {
-        using var temp = new TempDirectory();
-        var root = SetupFixtures.Create("unraid-limine", temp);
-
-        var result = CliRun.Run("--root", root, "setup", "plan", "--slot", "01:00", "--json");
-
-        Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        using var doc = JsonDocument.Parse(result.Stdout);
+        using var doc = JsonPlan("unraid-limine", "01:00");
         var plan = doc.RootElement;
         Assert.That(plan.GetProperty("bootloader").GetProperty("name").GetString(), Is.EqualTo("limine"));
         Assert.That(plan.GetProperty("bootloader").GetProperty("ignored")[0].GetString(), Is.EqualTo("/boot/syslinux/syslinux.cfg"));
@@ -53,13 +59,7 @@ public sealed class SetupPlanGoldenTests
     [Test]
     public void I_get_the_unified_kernel_image_builder_and_images_in_the_json_plan()
     {
-        using var temp = new TempDirectory();
-        var root = SetupFixtures.Create("fedora-uki", temp);
-
-        var result = CliRun.Run("--root", root, "setup", "plan", "--slot", "0b:00", "--json");
-
-        Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        using var doc = JsonDocument.Parse(result.Stdout);
+        using var doc = JsonPlan("fedora-uki", "0b:00");
         var boot = doc.RootElement.GetProperty("bootloader");
         Assert.That(boot.GetProperty("name").GetString(), Is.EqualTo("uki"));
         Assert.That(boot.GetProperty("ukiBuilder").GetString(), Is.EqualTo("kernel-install"));
