@@ -72,6 +72,23 @@ internal static class BindingChecks
         }
     }
 
+    /// <summary>
+    /// vfio-pci.ids on the command line and `options vfio-pci ids=` in modprobe.d set the same module
+    /// parameter (kernel-parameters.txt: "module.param" is passed to the module when it loads); when
+    /// both pick the same functions of the slot nothing races: `passthrough setup` writes both so an
+    /// early (initramfs) load and a normal load agree.
+    /// </summary>
+    private static bool SameModuleParameter(List<BindingSource> sources, PciSlot slot)
+    {
+        if (sources.Any(s => s.Kind is not ("kernel argument" or "modprobe.d")))
+        {
+            return false;
+        }
+
+        var first = sources[0].Functions.Where(a => a.Slot == slot).ToHashSet();
+        return sources.All(s => s.Functions.Where(a => a.Slot == slot).ToHashSet().SetEquals(first));
+    }
+
     public static IEnumerable<Finding> DuplicateBinding(DoctorEvidence e, IReadOnlyList<Gpu> targets)
     {
         const string id = "duplicate-vfio-binding";
@@ -83,7 +100,7 @@ internal static class BindingChecks
         foreach (var slot in byFunction.OrderBy(g => g.Key))
         {
             var kinds = slot.Select(p => p.Source).Distinct().ToList();
-            if (kinds.Select(k => k.Kind).Distinct().Count() > 1)
+            if (kinds.Select(k => k.Kind).Distinct().Count() > 1 && !SameModuleParameter(kinds, slot.Key))
             {
                 any = true;
                 yield return F(id, Severity.Warning, slot.Key.ToString(),

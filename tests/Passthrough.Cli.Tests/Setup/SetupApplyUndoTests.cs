@@ -73,6 +73,29 @@ public sealed class SetupApplyUndoTests
     }
 
     [Test]
+    public void After_applying_static_setup_and_rebooting_doctor_does_not_call_the_binding_a_duplicate()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("debian-grub", temp);
+        var plan = CliRun.Run("--root", root, "setup", "plan", "--slot", "01:00", "--json");
+        var added = System.Text.Json.JsonDocument.Parse(plan.Stdout).RootElement.GetProperty("argumentsAdded").EnumerateArray().Select(a => a.GetString()).ToList();
+
+        var apply = CliRun.Run("--root", root, "setup", "apply", "--slot", "01:00", "--yes");
+        // The reboot: the kernel now runs with the added arguments.
+        var cmdline = Path.Join(root, "proc/cmdline");
+        File.WriteAllText(cmdline, File.ReadAllText(cmdline).TrimEnd() + " " + string.Join(' ', added) + "\n");
+        var doctor = CliRun.Run("--root", root, "doctor", "--json");
+
+        Assert.That(apply.ExitCode, Is.Zero, apply.ToString());
+        Assert.That(added, Has.Some.StartsWith("vfio-pci.ids="));
+        Assert.That(File.ReadAllText(Path.Join(root, "etc/modprobe.d/passthrough-vfio.conf")), Does.Contain("options vfio-pci ids=10de:2805,10de:22bd"));
+        var duplicates = System.Text.Json.JsonDocument.Parse(doctor.Stdout).RootElement.GetProperty("findings").EnumerateArray()
+            .Where(f => f.GetProperty("id").GetString() == "duplicate-vfio-binding" && f.GetProperty("severity").GetString() is "warning" or "error")
+            .Select(f => f.GetProperty("message").GetString()).ToList();
+        Assert.That(duplicates, Is.Empty, "setup writes the same ids in both places on purpose; doctor must not flag its own plan");
+    }
+
+    [Test]
     public void I_see_the_commands_listed_but_never_run_under_a_root()
     {
         using var temp = new TempDirectory();

@@ -116,6 +116,20 @@ public class DoctorTests
     }
 
     [Test]
+    public void The_same_ids_as_kernel_argument_and_in_modprobe_d_are_one_binding_not_a_race()
+    {
+        // What `passthrough setup` writes in static mode: the argument for an early (initramfs or
+        // built-in) vfio-pci, modprobe.d for a normal module load; the same module parameter twice.
+        var same = Doctor.Run(Seed000(cmdline: Seed000Cmdline + " vfio-pci.ids=1002:744c,1002:ab30"));
+        var different = Doctor.Run(Seed000(cmdline: Seed000Cmdline + " vfio-pci.ids=1002:744c"));
+
+        Assert.That(same.WithId("duplicate-vfio-binding").Where(f => f.Subject == "0000:03:00"), Is.Empty);
+        var finding = Single(different, "duplicate-vfio-binding", "0000:03:00");
+        Assert.That(finding.Severity, Is.EqualTo(Severity.Warning));
+        Assert.That(finding.Message, Does.Contain("kernel argument").And.Contain("modprobe.d"));
+    }
+
+    [Test]
     public void I_am_told_the_gpu_blacklist_also_silences_the_hosts_own_sound_on_seed_000()
     {
         var findings = Doctor.Run(Seed000()).WithId("duplicate-vfio-binding").ToList();

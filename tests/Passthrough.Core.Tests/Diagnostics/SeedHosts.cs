@@ -100,7 +100,7 @@ internal static class SeedHosts
     public const string Seed000Cmdline = "BOOT_IMAGE=/boot/vmlinuz-6.8.12-2-pve root=/dev/mapper/rootvg-root ro intel_iommu=on iommu=pt nofb nomodeset video=vesafb:off video=efifb:off video=simplefb:off pcie_acs_override=downstream,multifunction";
 
     /// <summary>Seed 000: Proxmox 8.2, RX 7900 XTX behind a Navi switch, ACS override splitting its functions.</summary>
-    public static DoctorEvidence Seed000(bool amdIgpu = false)
+    public static DoctorEvidence Seed000(bool amdIgpu = false, string cmdline = Seed000Cmdline)
     {
         var functions = new List<PciFunction>
         {
@@ -117,7 +117,7 @@ internal static class SeedHosts
 
         return new DoctorEvidence
         {
-            Host = MakeHost(Intel(Seed000Cmdline, "6.8.12-2-pve"), null, [.. functions]),
+            Host = MakeHost(Intel(cmdline, "6.8.12-2-pve"), null, [.. functions]),
             KernelLog = KernelLog.Parse(
             [
                 "[    0.000000] Command line: " + Seed000Cmdline,
