@@ -51,13 +51,8 @@ internal sealed class BindVerb : IVerb
                 continue;
             }
 
-            var functions = inventory.FunctionsOf(PciSlot.Parse(argument));
-            if (functions.Count == 0)
-            {
-                throw PassthroughException.Input($"No PCI device at {argument}.", "Run `passthrough list` to see the GPUs and their slots.");
-            }
-
-            devices.AddRange(functions.Select(f => f.Address));
+            // The inventory's own error for an empty slot, so every verb words it the same way.
+            devices.AddRange(inventory.Gpu(PciSlot.Parse(argument)).Functions.Select(f => f.Address));
         }
 
         return [.. devices.Distinct().Order()];
