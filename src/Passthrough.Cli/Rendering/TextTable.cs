@@ -66,23 +66,7 @@ internal sealed class TextTable
     public void Write(TextWriter output, bool bold, int? maxWidth = null)
     {
         var rows = maxWidth is int max && _elastic.Length > 0 ? FitTo(max) : _rows;
-
-        var widths = new int[_headers.Length];
-        for (var c = 0; c < _headers.Length; c++)
-        {
-            widths[c] = Width(_headers[c]);
-        }
-
-        foreach (var row in rows)
-        {
-            for (var c = 0; c < row.Length; c++)
-            {
-                foreach (var line in row[c].Split('\n'))
-                {
-                    widths[c] = Math.Max(widths[c], Width(line));
-                }
-            }
-        }
+        var widths = Widths(rows);
 
         var ruleWidth = Gap.Length * (widths.Length - 1);
         foreach (var w in widths)
@@ -132,19 +116,7 @@ internal sealed class TextTable
     /// <paramref name="maxWidth"/> columns, as far as the other columns leave room.</summary>
     private List<string[]> FitTo(int maxWidth)
     {
-        var widths = new int[_headers.Length];
-        for (var c = 0; c < _headers.Length; c++)
-        {
-            widths[c] = Width(_headers[c]);
-            foreach (var row in _rows)
-            {
-                foreach (var line in row[c].Split('\n'))
-                {
-                    widths[c] = Math.Max(widths[c], Width(line));
-                }
-            }
-        }
-
+        var widths = Widths(_rows);
         var excess = Indent.Length + (Gap.Length * (widths.Length - 1)) - maxWidth;
         foreach (var w in widths)
         {
@@ -241,6 +213,25 @@ internal sealed class TextTable
         }
 
         return result.ToString();
+    }
+
+    /// <summary>Each column's width: its widest line, header included.</summary>
+    private int[] Widths(List<string[]> rows)
+    {
+        var widths = new int[_headers.Length];
+        for (var c = 0; c < _headers.Length; c++)
+        {
+            widths[c] = Width(_headers[c]);
+            foreach (var row in rows)
+            {
+                foreach (var line in row[c].Split('\n'))
+                {
+                    widths[c] = Math.Max(widths[c], Width(line));
+                }
+            }
+        }
+
+        return widths;
     }
 
     private static void AppendLine(StringBuilder text, string[] cells, int[] widths)
