@@ -3,7 +3,10 @@ using Spectre.Console;
 
 namespace Passthrough.Cli.Rendering;
 
-/// <summary>Doctor findings as text: grouped by severity, message, what was seen, one line of remedy.</summary>
+/// <summary>
+/// Findings as text, one <see cref="Finding"/> for every verb: doctor's report grouped by severity,
+/// `xml lint`'s lines and `rom inspect`'s verdicts (each in the words its output has always used).
+/// </summary>
 internal static class FindingsView
 {
     public static void Write(IAnsiConsole console, DoctorReport report)
@@ -59,5 +62,48 @@ internal static class FindingsView
         Severity.Warning => ("Warnings", "yellow", "!"),
         Severity.Info => ("Notes", "blue", "i"),
         _ => ("OK", "green", "✓"),
+    };
+
+    /// <summary>`xml lint`: "error   id: message", the remedy indented below, then the counts.</summary>
+    public static void WriteLint(TextWriter output, IReadOnlyList<Finding> findings, string source)
+    {
+        foreach (var f in findings)
+        {
+            output.WriteLine($"{LintWord(f.Severity),-7} {f.Id}: {f.Message}");
+            output.WriteLine($"        {f.Remedy}");
+        }
+
+        var errors = findings.Count(f => f.Severity == Severity.Error);
+        var warnings = findings.Count(f => f.Severity == Severity.Warning);
+        output.WriteLine(findings.Count == 0
+            ? $"{source}: no problems found."
+            : $"{source}: {errors} error(s), {warnings} warning(s), {findings.Count - errors - warnings} note(s).");
+    }
+
+    /// <summary>`rom inspect` and `rom dump`: "warning: message" (or "note:"), the remedy indented below.</summary>
+    public static void WriteRomVerdicts(TextWriter output, IEnumerable<Finding> findings)
+    {
+        foreach (var f in findings)
+        {
+            output.WriteLine($"{RomWord(f.Severity)}: {f.Message}");
+            if (f.Remedy is not null)
+            {
+                output.WriteLine($"  {f.Remedy}");
+            }
+        }
+    }
+
+    private static string LintWord(Severity severity) => severity switch
+    {
+        Severity.Error => "error",
+        Severity.Warning => "warning",
+        _ => "info",
+    };
+
+    private static string RomWord(Severity severity) => severity switch
+    {
+        Severity.Error => "error",
+        Severity.Warning => "warning",
+        _ => "note",
     };
 }

@@ -64,7 +64,7 @@ internal sealed class DoctorVerb : IVerb
                 {
                     Vm = facts,
                     TargetSlots = facts.HostDevices.Select(a => a.Slot).ToHashSet(),
-                    ExtraFindings = [.. lint.Where(l => l.Id != "rom-missing").Select(ToFinding)], // rom-file covers it
+                    ExtraFindings = [.. lint.Where(l => l.Id != "rom-missing").Select(l => l with { Evidence = ["domain XML lint"] })], // rom-file covers it
                 };
             }
 
@@ -82,15 +82,6 @@ internal sealed class DoctorVerb : IVerb
         });
         return command;
     }
-
-    /// <summary>A domain lint finding as a doctor finding; the lint id stays the id.</summary>
-    private static Finding ToFinding(LintFinding l) => new(
-        l.Id,
-        l.Severity switch { LintSeverity.Error => Severity.Error, LintSeverity.Warning => Severity.Warning, _ => Severity.Info },
-        null,
-        l.Message,
-        ["domain XML lint"],
-        l.Remedy);
 
     private static string ReadXml(string file)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Passthrough.Cli.Rendering;
+using Passthrough.Diagnostics;
 using Passthrough.Errors;
 using Passthrough.Files;
 using Passthrough.Pci;
@@ -69,16 +70,16 @@ internal sealed class RomVerb : IVerb
                         checksumOk = i.ChecksumOk,
                     }),
                     uefiCapable = rom.UefiCapable,
-                    findings = findings.Select(f => new { code = f.Code, severity = f.Severity, message = f.Message, remedy = f.Remedy }),
+                    findings = findings.Select(f => new { id = f.Id, severity = f.Severity, message = f.Message, remedy = f.Remedy }),
                 });
             }
             else
             {
                 RenderRom(context, path, rom);
-                RenderFindings(context, findings);
+                FindingsView.WriteRomVerdicts(context.Out, findings);
             }
 
-            return findings.Any(f => f.Severity == RomFindingSeverity.Warning) ? PassthroughCli.Failed : PassthroughCli.Ok;
+            return findings.Any(f => f.Severity <= Severity.Warning) ? PassthroughCli.Failed : PassthroughCli.Ok;
         });
         return command;
     }
@@ -160,7 +161,7 @@ internal sealed class RomVerb : IVerb
             AtomicFile.Write(target, bytes, File.Exists(target) ? target + ".bak" : null, ReadableByAll);
             context.Out.WriteLine(Invariant($"Wrote {target}: {bytes.Length} bytes read from {address}."));
             RenderRom(context, target, rom);
-            RenderFindings(context, rom.Findings);
+            FindingsView.WriteRomVerdicts(context.Out, rom.Findings);
             return PassthroughCli.Ok;
         });
         return command;
@@ -259,7 +260,7 @@ internal sealed class RomVerb : IVerb
         context.Out.WriteLine($"Restored the SELinux context of {hostPath} (restorecon).");
     }
 
-    private static RomFinding DeviceFinding(VbiosImage rom, string slotText, HostRoot root)
+    private static Finding DeviceFinding(VbiosImage rom, string slotText, HostRoot root)
     {
         var address = ParseAddress(slotText);
         var function = new SysfsHostReader(root, names: false).Read().Functions.FirstOrDefault(f => f.Address == address)
@@ -272,10 +273,10 @@ internal sealed class RomVerb : IVerb
         var ids = Invariant($"{vendor:x4}:{device:x4}");
         var romIds = string.Join(", ", rom.Images.Select(i => $"{i.VendorIdText}:{i.DeviceIdText}").Distinct());
         return rom.MatchesDevice(vendor, device)
-            ? new RomFinding("device-ids", RomFindingSeverity.Info, $"The ROM is for {address} ({ids}).")
-            : new RomFinding(
+            ? new Finding("device-ids", Severity.Info, $"The ROM is for {address} ({ids}).")
+            : new Finding(
                 "device-ids",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 $"The ROM is for {romIds}, but {address} is {ids}: the VM firmware will not run it for this GPU.",
                 "Use the ROM of this exact card model (dump it with `passthrough rom dump`).");
     }
@@ -305,18 +306,6 @@ internal sealed class RomVerb : IVerb
         context.Console.Write(table);
         context.Out.WriteLine($"UEFI capable: {(rom.UefiCapable ? "yes (OVMF can show the boot screen)" : "no")}");
         context.Out.WriteLine(rom.HeaderBytes > 0 ? Invariant($"Header: {rom.HeaderBytes} bytes before the first image") : "Header: none");
-    }
-
-    private static void RenderFindings(CliContext context, IEnumerable<RomFinding> findings)
-    {
-        foreach (var finding in findings)
-        {
-            context.Out.WriteLine($"{(finding.Severity == RomFindingSeverity.Warning ? "warning" : "note")}: {finding.Message}");
-            if (finding.Remedy is not null)
-            {
-                context.Out.WriteLine($"  {finding.Remedy}");
-            }
-        }
     }
 
     private static PciAddress ParseAddress(string text) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Passthrough.Cli.Rendering;
+using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Files;
@@ -153,30 +154,13 @@ internal sealed class XmlVerb : IVerb
             }
             else
             {
-                foreach (var f in findings)
-                {
-                    context.Out.WriteLine($"{SeverityText(f.Severity),-7} {f.Id}: {f.Message}");
-                    context.Out.WriteLine($"        {f.Remedy}");
-                }
-
-                var errors = findings.Count(f => f.Severity == LintSeverity.Error);
-                var warnings = findings.Count(f => f.Severity == LintSeverity.Warning);
-                context.Out.WriteLine(findings.Count == 0
-                    ? $"{domain.Source}: no problems found."
-                    : $"{domain.Source}: {errors} error(s), {warnings} warning(s), {findings.Count - errors - warnings} note(s).");
+                FindingsView.WriteLint(context.Out, findings, domain.Source);
             }
 
-            return findings.Any(f => f.Severity == LintSeverity.Error) ? PassthroughCli.Failed : PassthroughCli.Ok;
+            return findings.Any(f => f.Severity == Severity.Error) ? PassthroughCli.Failed : PassthroughCli.Ok;
         });
         return command;
     }
-
-    private static string SeverityText(LintSeverity s) => s switch
-    {
-        LintSeverity.Error => "error",
-        LintSeverity.Warning => "warning",
-        _ => "info",
-    };
 
     private static Option<string> OnOff(string name, string description)
     {

@@ -1,17 +1,8 @@
+using Passthrough.Diagnostics;
 using Passthrough.Host;
 using Passthrough.Pci;
 
 namespace Passthrough.Domain;
-
-public enum LintSeverity
-{
-    Error,
-    Warning,
-    Info,
-}
-
-/// <summary>One lint finding; <see cref="Id"/> is stable (scripts and docs refer to it).</summary>
-public sealed record LintFinding(string Id, LintSeverity Severity, string Message, string Remedy);
 
 /// <summary>What lint learned about a &lt;rom file&gt; (the CLI reads the file; lint stays pure).</summary>
 public sealed record RomFileFacts(bool Exists, bool Readable, bool? UefiCapable, string? Detail = null);
@@ -30,13 +21,14 @@ public sealed record LintInputs
     public LintInputs WithRom(Func<string, RomFileFacts>? rom) => this with { Rom = rom };
 }
 
-/// <summary>The rules of `passthrough xml lint`.</summary>
+/// <summary>The rules of `passthrough xml lint`: findings on the one <see cref="Severity"/> scale, never Ok
+/// (lint reports only what is wrong), each with a remedy.</summary>
 public static class DomainLint
 {
-    public static IReadOnlyList<LintFinding> Run(DomainDocument domain, LintInputs? inputs = null)
+    public static IReadOnlyList<Finding> Run(DomainDocument domain, LintInputs? inputs = null)
     {
         inputs ??= new LintInputs();
-        var findings = new List<LintFinding>();
+        var findings = new List<Finding>();
         var hostdevs = domain.PciHostdevs;
         string At(PciHostdev h) => h.Line is int line ? $"{domain.Source}:{line}: " : $"{domain.Source}: ";
 
@@ -44,27 +36,27 @@ public static class DomainLint
         // drivers refuse it (seed 004; libvirt formatdomain "pci-root" vs "pcie-root").
         if (hostdevs.Count > 0 && domain.IsI440fx)
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "pcie-on-i440fx",
-                LintSeverity.Error,
+                Severity.Error,
                 $"{At(hostdevs[0])}{string.Join(", ", hostdevs.Select(h => h.Source))} passed to machine '{domain.Machine ?? "pc (default)"}', an i440fx machine with no PCIe bus.",
                 "Recreate the VM on q35 (`passthrough new --slot ...`, or virt-manager: Chipset Q35 before the first start); a machine type cannot be switched in place reliably."));
         }
 
         if (hostdevs.Count > 0 && !domain.HasUefi)
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "no-uefi",
-                LintSeverity.Warning,
+                Severity.Warning,
                 $"{domain.Source}: the domain boots with legacy BIOS (SeaBIOS); modern GPUs ship UEFI-only option ROMs and many fail to initialise without OVMF.",
                 "Use UEFI firmware: <os firmware='efi'> (virt-manager: Firmware UEFI when creating the VM)."));
         }
 
         foreach (var duplicate in hostdevs.GroupBy(h => h.Source).Where(g => g.Count() > 1))
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "duplicate-hostdev",
-                LintSeverity.Error,
+                Severity.Error,
                 $"{At(duplicate.Skip(1).First())}host device {duplicate.Key} is passed {duplicate.Count()} times; libvirt refuses to start the VM.",
                 $"Keep one <hostdev> for {duplicate.Key} (`passthrough xml remove-gpu FILE --slot {duplicate.Key.Slot}` then add-gpu)."));
         }
@@ -75,9 +67,9 @@ public static class DomainLint
             var guests = list.Select(h => h.Guest is { } g ? (g.Domain, g.Bus, g.Slot) : ((int Domain, int Bus, int Slot)?)null).Distinct().ToList();
             if (guests.Count > 1 || guests[0] is null)
             {
-                findings.Add(new LintFinding(
+                findings.Add(new Finding(
                     "split-functions",
-                    LintSeverity.Warning,
+                    Severity.Warning,
                     $"{At(list[0])}the functions of {card.Key} sit on different guest buses or slots ({string.Join(", ", list.Select(h => $"{h.Source.Function} at {h.Guest?.ToString() ?? "auto"}"))}); the guest driver expects one multifunction card.",
                     $"Put them on one guest slot with the host's function numbers: `passthrough xml add-gpu FILE --slot {card.Key}`."));
                 continue;
@@ -87,9 +79,9 @@ public static class DomainLint
             var f0 = list.FirstOrDefault(h => h.Guest!.Value.Function == 0);
             if (mismatched.Count > 0 || f0 is null || !f0.Guest!.Value.Multifunction)
             {
-                findings.Add(new LintFinding(
+                findings.Add(new Finding(
                     "multifunction",
-                    LintSeverity.Warning,
+                    Severity.Warning,
                     $"{At(list[0])}the functions of {card.Key} share guest slot {guests[0]!.Value.Bus:x2}:{guests[0]!.Value.Slot:x2} but " +
                     (mismatched.Count > 0 ? "with other function numbers than on the host" : "function 0 lacks multifunction='on'") + ".",
                     $"Use the host's function numbers and multifunction='on' on function 0: `passthrough xml add-gpu FILE --slot {card.Key}`."));
@@ -99,9 +91,9 @@ public static class DomainLint
         var balloon = domain.MemballoonModel;
         if (hostdevs.Count > 0 && balloon != "none")
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "balloon-with-hostdev",
-                LintSeverity.Warning,
+                Severity.Warning,
                 $"{domain.Source}: a memory balloon ({balloon ?? "virtio, added by libvirt by default"}) with passed-through devices: device DMA pins all guest memory, so ballooning cannot return any and only costs time.",
                 "Disable it: `passthrough xml set FILE --memballoon none`."));
         }
@@ -111,9 +103,9 @@ public static class DomainLint
             var bound = config.BoundBy(domain).ToHashSet();
             foreach (var h in hostdevs.Where(h => h.Managed && bound.Contains(h.Source)))
             {
-                findings.Add(new LintFinding(
+                findings.Add(new Finding(
                     "managed-while-hook-binds",
-                    LintSeverity.Warning,
+                    Severity.Warning,
                     $"{At(h)}{h.Source} is managed='yes' while the Passthrough hook ({PassthroughConfig.ModeText(config.Mode)} mode) binds it; libvirt and the hook would both rebind it.",
                     $"Set managed='no' on the hook's devices: `passthrough xml set FILE --passthrough-mode {PassthroughConfig.ModeText(config.Mode)}`."));
             }
@@ -135,7 +127,7 @@ public static class DomainLint
         return [.. findings.OrderBy(f => f.Severity)];
     }
 
-    private static void HostRules(DomainDocument domain, HostInventory host, IReadOnlyList<PciHostdev> hostdevs, List<LintFinding> findings, Func<PciHostdev, string> at)
+    private static void HostRules(DomainDocument domain, HostInventory host, IReadOnlyList<PciHostdev> hostdevs, List<Finding> findings, Func<PciHostdev, string> at)
     {
         var assigned = hostdevs.Select(h => h.Source).ToHashSet();
         if (domain.PassthroughConfig is { } config)
@@ -145,9 +137,9 @@ public static class DomainLint
 
         foreach (var h in hostdevs.Where(h => host.Find(h.Source) is null).DistinctBy(h => h.Source))
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "device-missing",
-                LintSeverity.Error,
+                Severity.Error,
                 $"{at(h)}host device {h.Source} does not exist on this host.",
                 "Check the address with `passthrough list`; cards move when slots or firmware settings change."));
         }
@@ -161,9 +153,9 @@ public static class DomainLint
             if (!viability.Viable)
             {
                 var first = hostdevs.First(h => host.GroupOf(h.Source)?.Id == group.Id);
-                findings.Add(new LintFinding(
+                findings.Add(new Finding(
                     "group-not-viable",
-                    LintSeverity.Error,
+                    Severity.Error,
                     $"{at(first)}IOMMU group {group.Id} is not viable: {viability.Reason}, which is neither in this domain nor bound to vfio-pci.",
                     $"Pass {string.Join(", ", viability.InTheWay.Select(f => f.Address))} too, bind it to vfio-pci, or move the card to a slot with its own group (`passthrough groups`)."));
             }
@@ -173,37 +165,37 @@ public static class DomainLint
         if (host.Facts.IsAmd && host.Facts.Smt == true && cpu?.Attribute("mode")?.Value == "host-passthrough"
             && !cpu.Elements("feature").Any(f => f.Attribute("name")?.Value == "topoext" && f.Attribute("policy")?.Value is "require" or "force"))
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "amd-smt-topoext",
-                LintSeverity.Info,
+                Severity.Info,
                 $"{domain.Source}: AMD host with SMT and a host-passthrough CPU without topoext: the guest sees threads as separate cores and schedules worse.",
                 "Add it: `passthrough xml set FILE --topoext on` (and a topology with threads='2')."));
         }
     }
 
-    private static void RomRule(PciHostdev h, RomFileFacts facts, List<LintFinding> findings, string at)
+    private static void RomRule(PciHostdev h, RomFileFacts facts, List<Finding> findings, string at)
     {
         if (!facts.Exists)
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "rom-missing",
-                LintSeverity.Error,
+                Severity.Error,
                 $"{at}ROM file {h.RomFile} for {h.Source} does not exist; QEMU fails to start the VM.",
                 "Fix the path, or dump the card's ROM with `passthrough rom dump`; remove <rom file> to use the card's own ROM."));
         }
         else if (!facts.Readable)
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "rom-unreadable",
-                LintSeverity.Error,
+                Severity.Error,
                 $"{at}ROM file {h.RomFile} for {h.Source} cannot be read{(facts.Detail is null ? string.Empty : ": " + facts.Detail)}.",
                 "Make it readable by the QEMU user (chmod 644; SELinux: restorecon, or keep ROMs under /usr/share/vgabios)."));
         }
         else if (facts.UefiCapable == false)
         {
-            findings.Add(new LintFinding(
+            findings.Add(new Finding(
                 "rom-no-efi",
-                LintSeverity.Warning,
+                Severity.Warning,
                 $"{at}ROM file {h.RomFile} for {h.Source} has no EFI image{(facts.Detail is null ? string.Empty : " (" + facts.Detail + ")")}; OVMF cannot initialise the card from it.",
                 "Use a full ROM with an EFI image (from the card's vendor or TechPowerUp); `passthrough rom inspect FILE` shows its images."));
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Passthrough.Diagnostics;
 
 namespace Passthrough.Rom;
 
@@ -17,19 +18,6 @@ public enum RomCodeType
     /// <summary>Extensible Firmware Interface: the GOP driver OVMF needs for a picture during boot.</summary>
     Efi = 3,
 }
-
-/// <summary>How much a finding matters.</summary>
-public enum RomFindingSeverity
-{
-    /// <summary>Worth knowing, nothing to do.</summary>
-    Info,
-
-    /// <summary>The ROM will not work as it is (or not with OVMF).</summary>
-    Warning,
-}
-
-/// <summary>One verdict about a ROM file, with what to do about it.</summary>
-public sealed record RomFinding(string Code, RomFindingSeverity Severity, string Message, string? Remedy = null);
 
 /// <summary>
 /// The EFI part of an EFI image's ROM header (UEFI specification, "PCI Option ROM" section:
@@ -144,7 +132,9 @@ public sealed record VbiosImage
 
     public required IReadOnlyList<RomImage> Images { get; init; }
 
-    public required IReadOnlyList<RomFinding> Findings { get; init; }
+    /// <summary>The verdicts about the file, on the doctor's scale: <see cref="Severity.Warning"/> when the
+    /// ROM will not work as it is (or not with OVMF), <see cref="Severity.Info"/> when it is only worth knowing.</summary>
+    public required IReadOnlyList<Finding> Findings { get; init; }
 
     /// <summary>An EFI image with a valid EFI signature is present: OVMF can show output during boot.</summary>
     public bool UefiCapable => Images.Any(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true });
@@ -156,5 +146,5 @@ public sealed record VbiosImage
     public bool MatchesDevice(int vendorId, int deviceId) => Images.Any(i => i.Matches(vendorId, deviceId));
 
     /// <summary>Any finding that means the ROM will not work as it is.</summary>
-    public bool HasWarnings => Findings.Any(f => f.Severity == RomFindingSeverity.Warning);
+    public bool HasWarnings => Findings.Any(f => f.Severity <= Severity.Warning);
 }

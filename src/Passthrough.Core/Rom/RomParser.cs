@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Passthrough.Diagnostics;
 using Passthrough.Errors;
 
 namespace Passthrough.Rom;
@@ -40,21 +41,21 @@ public static class RomParser
 
         var (first, straySignature) = FindFirstImage(bytes);
         var images = new List<RomImage>();
-        var findings = new List<RomFinding>();
+        var findings = new List<Finding>();
         if (straySignature is int stray)
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "damaged-image",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 $"The ROM signature at 0x{stray:x}, before the first valid image at 0x{first:x}, has no valid PCIR structure: it may be a damaged image rather than part of a header.",
                 "Dump or download the ROM again; do not cut this part off."));
         }
 
         if (first > 0)
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "header",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 $"{first} bytes (0x{first:x}) come before the first image: a flash tool's or download site's header. QEMU expects the 0x55AA signature at offset 0.",
                 "Write the ROM without it: `passthrough rom fix FILE -o FIXED.rom`."));
         }
@@ -69,9 +70,9 @@ public static class RomParser
             {
                 if (next < bytes.Length)
                 {
-                    findings.Add(new RomFinding(
+                    findings.Add(new Finding(
                         "trailing-data",
-                        RomFindingSeverity.Info,
+                        Severity.Info,
                         $"{bytes.Length - next} bytes after the last image (from 0x{next:x}) are not part of the ROM."));
                 }
 
@@ -80,9 +81,9 @@ public static class RomParser
 
             if (next >= bytes.Length || !bytes[next..].StartsWith(RomSignature))
             {
-                findings.Add(new RomFinding(
+                findings.Add(new Finding(
                     "no-last-image",
-                    RomFindingSeverity.Warning,
+                    Severity.Warning,
                     $"The image at 0x{offset:x} is not marked as the last one, but no image follows at 0x{next:x}.",
                     "The ROM is probably cut short or damaged; dump or download it again."));
                 break;
@@ -155,7 +156,7 @@ public static class RomParser
             && U16(bytes, (int)pcir + 0x10) > 0;
     }
 
-    private static RomImage ParseImage(ReadOnlySpan<byte> bytes, int offset, List<RomFinding> findings)
+    private static RomImage ParseImage(ReadOnlySpan<byte> bytes, int offset, List<Finding> findings)
     {
         if (offset > bytes.Length - RomHeaderLength)
         {
@@ -225,7 +226,7 @@ public static class RomParser
     }
 
     /// <summary>PCI 3.0: a pointer (from the PCIR start) to 16-bit device ids ending with 0.</summary>
-    private static int[] DeviceList(ReadOnlySpan<byte> image, int offset, int pcir, List<RomFinding> findings)
+    private static int[] DeviceList(ReadOnlySpan<byte> image, int offset, int pcir, List<Finding> findings)
     {
         var pointer = U16(image, pcir + 0x08);
         if (pointer == 0)
@@ -239,9 +240,9 @@ public static class RomParser
         {
             if (at > image.Length - 2 || ids.Count >= MaxDeviceList)
             {
-                findings.Add(new RomFinding(
+                findings.Add(new Finding(
                     "device-list",
-                    RomFindingSeverity.Info,
+                    Severity.Info,
                     $"The device list of the image at 0x{offset:x} (from 0x{offset + pcir + pointer:x}) has no end inside the image; it was ignored."));
                 return [];
             }
@@ -304,31 +305,31 @@ public static class RomParser
             Compression: U16(image, 0x0C),
             ImageOffset: U16(image, 0x16));
 
-    private static void AddVerdicts(List<RomImage> images, List<RomFinding> findings)
+    private static void AddVerdicts(List<RomImage> images, List<Finding> findings)
     {
         foreach (var image in images.Where(i => i.ChecksumOk == false))
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "checksum",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 $"The legacy image at 0x{image.Offset:x} has a bad checksum (its bytes do not sum to 0): SeaBIOS refuses it, and it may be damaged or edited.",
                 "Dump or download the ROM again; if it was edited on purpose, fix the checksum byte."));
         }
 
         foreach (var image in images.Where(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: false }))
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "efi-signature",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 $"The EFI image at 0x{image.Offset:x} lacks the 0x0EF1 EFI signature: OVMF will not load it.",
                 "Dump or download the ROM again."));
         }
 
         if (!images.Any(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true }))
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "no-uefi",
-                RomFindingSeverity.Warning,
+                Severity.Warning,
                 "No EFI image: with OVMF (UEFI) the VM shows nothing on this GPU until the guest's driver loads.",
                 "Use a UEFI-capable ROM for the same card model (dumped from it, or from the vendor), or boot the VM with SeaBIOS."));
         }
@@ -336,9 +337,9 @@ public static class RomParser
         var ids = images.Select(i => (i.VendorId, i.DeviceId)).Distinct().ToList();
         if (ids.Count > 1)
         {
-            findings.Add(new RomFinding(
+            findings.Add(new Finding(
                 "mixed-ids",
-                RomFindingSeverity.Info,
+                Severity.Info,
                 "The images name different devices: " + string.Join(", ", ids.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.VendorId:x4}:{p.DeviceId:x4}"))) + "."));
         }
     }

@@ -72,7 +72,8 @@ public class RomVerbTests
         Assert.That(json.RootElement.GetProperty("headerBytes").GetInt32(), Is.EqualTo(0x21C));
         Assert.That(json.RootElement.GetProperty("images")[0].GetProperty("offset").GetInt32(), Is.EqualTo(0x21C));
         var finding = json.RootElement.GetProperty("findings")[0];
-        Assert.That(finding.GetProperty("code").GetString(), Is.EqualTo("header"));
+        // Issue 13: one finding type, one JSON key: `id` as in doctor and xml lint (this contract said `code`).
+        Assert.That(finding.GetProperty("id").GetString(), Is.EqualTo("header"));
         Assert.That(finding.GetProperty("severity").GetString(), Is.EqualTo("warning"));
         Assert.That(noUefi.ExitCode, Is.EqualTo(1));
         Assert.That(noUefi.Stdout, Does.Contain("UEFI capable: no").And.Contain("warning: No EFI image"));

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Passthrough.Diagnostics;
 using Passthrough.Errors;
 using Passthrough.Rom;
 using Passthrough.Testing;
@@ -29,7 +30,7 @@ public class RomParserTests
         Assert.That(image.ChecksumOk, Is.True);
         Assert.That(image.Efi, Is.Null);
         Assert.That(rom.UefiCapable, Is.False);
-        Assert.That(rom.Findings.Select(f => f.Code), Is.EqualTo(new[] { "no-uefi" }));
+        Assert.That(rom.Findings.Select(f => f.Id), Is.EqualTo(new[] { "no-uefi" }));
         Assert.That(rom.Findings[0].Message, Does.Contain("OVMF"));
     }
 
@@ -64,8 +65,8 @@ public class RomParserTests
         Assert.That(rom.HeaderBytes, Is.EqualTo(header));
         Assert.That(rom.Images.Select(i => i.Offset), Is.EqualTo(new[] { header, header + 32768 }));
         Assert.That(rom.UefiCapable, Is.True);
-        var finding = rom.Findings.Single(f => f.Code == "header");
-        Assert.That(finding.Severity, Is.EqualTo(RomFindingSeverity.Warning));
+        var finding = rom.Findings.Single(f => f.Id == "header");
+        Assert.That(finding.Severity, Is.EqualTo(Severity.Warning));
         Assert.That(finding.Remedy, Does.Contain("rom fix"));
         Assert.That(rom.ImagesLength, Is.EqualTo(32768 + 16384));
     }
@@ -81,7 +82,7 @@ public class RomParserTests
         var rom = RomParser.Parse(bytes);
 
         Assert.That(rom.Images[0].ChecksumOk, Is.False);
-        var finding = rom.Findings.Single(f => f.Code == "checksum");
+        var finding = rom.Findings.Single(f => f.Id == "checksum");
         Assert.That(finding.Message, Does.Contain("0x0").And.Contain("checksum"));
         Assert.That(rom.HasWarnings, Is.True);
     }
@@ -117,7 +118,7 @@ public class RomParserTests
 
         var rom = RomParser.Parse(bytes);
 
-        Assert.That(rom.Findings.Select(f => f.Code), Does.Contain("no-last-image"));
+        Assert.That(rom.Findings.Select(f => f.Id), Does.Contain("no-last-image"));
     }
 
     [Test]
@@ -125,8 +126,8 @@ public class RomParserTests
     {
         var rom = RomParser.Parse(new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Trailing(1000).Build());
 
-        var finding = rom.Findings.Single(f => f.Code == "trailing-data");
-        Assert.That(finding.Severity, Is.EqualTo(RomFindingSeverity.Info));
+        var finding = rom.Findings.Single(f => f.Id == "trailing-data");
+        Assert.That(finding.Severity, Is.EqualTo(Severity.Info));
         Assert.That(finding.Message, Does.Contain("1000 bytes").And.Contain("0xc000"));
     }
 
@@ -136,7 +137,7 @@ public class RomParserTests
         var rom = RomParser.Parse(new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi with { EfiSignature = false }).Build());
 
         Assert.That(rom.UefiCapable, Is.False);
-        Assert.That(rom.Findings.Select(f => f.Code), Does.Contain("efi-signature").And.Contain("no-uefi"));
+        Assert.That(rom.Findings.Select(f => f.Id), Does.Contain("efi-signature").And.Contain("no-uefi"));
     }
 
     [Test]
@@ -235,6 +236,6 @@ public class RomParserTests
 
         Assert.That(rom.HeaderBytes, Is.EqualTo(0x21C + 32768), "only the EFI image is valid");
         Assert.That(rom.DamagedSignatureOffset, Is.EqualTo(0x21C));
-        Assert.That(rom.Findings.Single(f => f.Code == "damaged-image").Message, Does.Contain("0x21c"));
+        Assert.That(rom.Findings.Single(f => f.Id == "damaged-image").Message, Does.Contain("0x21c"));
     }
 }
