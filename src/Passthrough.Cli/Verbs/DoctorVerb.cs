@@ -64,7 +64,7 @@ internal sealed class DoctorVerb : IVerb
                 {
                     Vm = facts,
                     TargetSlots = facts.HostDevices.Select(a => a.Slot).ToHashSet(),
-                    ExtraFindings = [.. lint.Where(l => l.Id != "rom-missing").Select(l => l with { Evidence = ["domain XML lint"] })], // rom-file covers it
+                    Lint = lint,
                 };
             }
 

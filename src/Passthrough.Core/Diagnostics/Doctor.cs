@@ -45,9 +45,16 @@ public static class Doctor
         findings.AddRange(HostChecks.Selinux(evidence));
         findings.AddRange(HostChecks.Iommufd(evidence));
         findings.AddRange(GpuChecks.RomFiles(evidence));
-        findings.AddRange(evidence.ExtraFindings);
+        findings.AddRange(LintFindings(evidence));
         return DoctorReport.From(findings);
     }
+
+    /// <summary>
+    /// The VM's domain lint in the report: the same findings on the same scale, with the lint as what was
+    /// seen. rom-missing is left out: the rom-file check reports the same file with its &lt;rom&gt; line.
+    /// </summary>
+    public static IEnumerable<Finding> LintFindings(DoctorEvidence evidence) =>
+        evidence.Lint.Where(f => f.Id != "rom-missing").Select(f => f with { Evidence = ["domain XML lint", .. f.Evidence] });
 
     /// <summary>
     /// The GPUs the per-device checks look at: the slots asked for; else every GPU when there is

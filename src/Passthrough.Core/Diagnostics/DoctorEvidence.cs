@@ -99,8 +99,8 @@ public sealed record DoctorEvidence
     /// <summary>The VM being checked (--vm/--xml), when any.</summary>
     public VmFacts? Vm { get; init; }
 
-    /// <summary>Extra findings from other parts (bootloader detection, domain XML lint), added as they are.</summary>
-    public IReadOnlyList<Finding> ExtraFindings { get; init; } = [];
+    /// <summary>The findings of `xml lint` on the VM's domain (--vm/--xml); see <see cref="Doctor.LintFindings"/>.</summary>
+    public IReadOnlyList<Finding> Lint { get; init; } = [];
 
     public CommandLine? CommandLine =>
         Host.Facts.KernelCommandLine is string text ? new CommandLine(text) : null;
