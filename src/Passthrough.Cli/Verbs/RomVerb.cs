@@ -270,15 +270,7 @@ internal sealed class RomVerb : IVerb
             throw PassthroughException.Host($"Cannot read the vendor and device ids of {address}.", "Run it on the host the GPU is in, or check --root.");
         }
 
-        var ids = Invariant($"{vendor:x4}:{device:x4}");
-        var romIds = string.Join(", ", rom.Images.Select(i => $"{i.VendorIdText}:{i.DeviceIdText}").Distinct());
-        return rom.MatchesDevice(vendor, device)
-            ? new Finding("device-ids", Severity.Info, $"The ROM is for {address} ({ids}).")
-            : new Finding(
-                "device-ids",
-                Severity.Warning,
-                $"The ROM is for {romIds}, but {address} is {ids}: the VM firmware will not run it for this GPU.",
-                "Use the ROM of this exact card model (dump it with `passthrough rom dump`).");
+        return rom.DeviceIdsFinding(address, vendor, device);
     }
 
     private static void RenderRom(CliContext context, string path, VbiosImage rom)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Passthrough.Diagnostics;
+using Passthrough.Pci;
 
 namespace Passthrough.Rom;
 
@@ -144,6 +145,28 @@ public sealed record VbiosImage
 
     /// <summary>Some image is for this vendor and device id (OVMF and SeaBIOS pick the image by these ids).</summary>
     public bool MatchesDevice(int vendorId, int deviceId) => Images.Any(i => i.Matches(vendorId, deviceId));
+
+    /// <summary>
+    /// The verdict on this ROM for one GPU function with these ids (`rom inspect --slot`): a note when
+    /// some image is for it, else a warning, as the VM firmware runs only an image whose ids match.
+    /// </summary>
+    public Finding DeviceIdsFinding(PciAddress address, int vendorId, int deviceId)
+    {
+        var ids = string.Create(CultureInfo.InvariantCulture, $"{vendorId:x4}:{deviceId:x4}");
+        if (MatchesDevice(vendorId, deviceId))
+        {
+            return new Finding("device-ids", Severity.Info, address.ToString(), $"The ROM is for {address} ({ids}).", [], null);
+        }
+
+        var romIds = string.Join(", ", Images.Select(i => $"{i.VendorIdText}:{i.DeviceIdText}").Distinct());
+        return new Finding(
+            "device-ids",
+            Severity.Warning,
+            address.ToString(),
+            $"The ROM is for {romIds}, but {address} is {ids}: the VM firmware will not run it for this GPU.",
+            [],
+            "Use the ROM of this exact card model (dump it with `passthrough rom dump`).");
+    }
 
     /// <summary>Any finding that means the ROM will not work as it is.</summary>
     public bool HasWarnings => Findings.Any(f => f.Severity <= Severity.Warning);

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Diagnostics;
 using Passthrough.Errors;
+using Passthrough.Pci;
 using Passthrough.Rom;
 using Passthrough.Testing;
 
@@ -237,5 +238,20 @@ public class RomParserTests
         Assert.That(rom.HeaderBytes, Is.EqualTo(0x21C + 32768), "only the EFI image is valid");
         Assert.That(rom.DamagedSignatureOffset, Is.EqualTo(0x21C));
         Assert.That(rom.Findings.Single(f => f.Id == "damaged-image").Message, Does.Contain("0x21c"));
+    }
+
+    [Test]
+    public void I_am_warned_when_a_rom_is_for_another_card_and_told_so_when_it_is_for_mine()
+    {
+        var rom = RomParser.Parse(RomImageBuilder.LegacyAndEfi(0x10de, 0x2204));
+        var gpu = PciAddress.Parse("0000:03:00.0");
+
+        var other = rom.DeviceIdsFinding(gpu, 0x1002, 0x744c);
+        var mine = rom.DeviceIdsFinding(gpu, 0x10de, 0x2204);
+
+        Assert.That((other.Id, other.Severity, other.Subject), Is.EqualTo(("device-ids", Severity.Warning, "0000:03:00.0")));
+        Assert.That(other.Message, Does.Contain("10de:2204").And.Contain("0000:03:00.0 is 1002:744c"));
+        Assert.That(other.Remedy, Does.Contain("passthrough rom dump"));
+        Assert.That((mine.Severity, mine.Remedy), Is.EqualTo((Severity.Info, (string?)null)));
     }
 }
