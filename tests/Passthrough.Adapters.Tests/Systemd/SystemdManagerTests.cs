@@ -75,6 +75,17 @@ public class SystemdManagerTests
     }
 
     [Test]
+    public async Task I_get_the_job_result_even_when_systemd_signals_it_before_replying()
+    {
+        _systemd.FinishJobsBeforeReplying = true;
+
+        var result = await _manager.StopUnitAsync("gdm.service", TimeSpan.FromSeconds(5));
+
+        Assert.That(result, Is.EqualTo("done"));
+        Assert.That(_systemd.ActiveStateOf("gdm.service"), Is.EqualTo("inactive"));
+    }
+
+    [Test]
     public async Task I_get_the_job_result_when_systemd_fails_the_job()
     {
         _systemd.FailJobsOf("gdm.service");

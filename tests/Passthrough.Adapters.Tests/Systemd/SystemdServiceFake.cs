@@ -104,6 +104,10 @@ internal sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
         }
     }
 
+    /// <summary>JobRemoved goes out before the StartUnit/StopUnit reply that names the job (a job
+    /// systemd finishes at once): a client that matches the signal only after the reply misses it.</summary>
+    public bool FinishJobsBeforeReplying { get; set; }
+
     public string ActiveStateOf(string id)
     {
         lock (_state)
@@ -324,7 +328,15 @@ internal sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
             }
         }
 
-        _ = FinishLaterAsync(job, JobDelay, _stopping.Token);
+        if (FinishJobsBeforeReplying)
+        {
+            Finish(job);
+        }
+        else
+        {
+            _ = FinishLaterAsync(job, JobDelay, _stopping.Token);
+        }
+
         return job.Path;
     }
 
@@ -339,16 +351,16 @@ internal sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
             return;
         }
 
+        Finish(job);
+    }
+
+    private void Finish(Job job)
+    {
         lock (_state)
         {
             job.Unit.ActiveState = job.Result != "done" ? "failed" : job.Start ? "active" : "inactive";
         }
 
-        EmitJobRemoved(job);
-    }
-
-    private void EmitJobRemoved(Job job)
-    {
         using var writer = _connection.GetMessageWriter();
         writer.WriteSignalHeader(null, ManagerPath, ManagerInterface, "JobRemoved", "uoss");
         writer.WriteUInt32(job.Id);
