@@ -6,8 +6,8 @@ namespace Passthrough.Systemd;
 /// (org.freedesktop.systemd1.NoSuchUnit, org.freedesktop.DBus.Error.AccessDenied, ...).</summary>
 public sealed class DBusException : PassthroughException
 {
-    public DBusException(FailureKind kind, string errorName, string message, string? remedy = null)
-        : base(kind, message, remedy)
+    public DBusException(FailureKind kind, string errorName, string message, string? remedy = null, Exception? inner = null)
+        : base(kind, message, remedy, inner)
     {
         ErrorName = errorName;
     }

@@ -2,7 +2,7 @@ namespace Passthrough.Systemd;
 
 /// <summary>
 /// The slice of org.freedesktop.systemd1.Manager that Passthrough uses (systemd's
-/// org.freedesktop.systemd1(5)). Implemented over libsystemd's sd-bus; the bus address is a
+/// org.freedesktop.systemd1(5)). Implemented over D-Bus (Tmds.DBus.Protocol); the bus address is a
 /// constructor parameter so tests point it at a private dbus-daemon. D-Bus errors surface as
 /// PassthroughException carrying the D-Bus error name.
 /// </summary>

@@ -1,17 +1,15 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.InteropServices;
 using Passthrough.Errors;
+using Tmds.DBus.Protocol;
 
 namespace Passthrough.Systemd;
 
 /// <summary>
-/// <see cref="ISystemdManager"/> over libsystemd's sd-bus, following org.freedesktop.systemd1(5):
+/// <see cref="ISystemdManager"/> over D-Bus (Tmds.DBus.Protocol), following org.freedesktop.systemd1(5):
 /// units are resolved with GetUnit (LoadUnit when not loaded), properties are read through
 /// org.freedesktop.DBus.Properties.Get, and Start/StopUnit jobs are awaited through the Manager's
 /// JobRemoved(u id, o job, s unit, s result) signal, matched before the call so none is missed.
 /// </summary>
-public sealed unsafe class SystemdManager : ISystemdManager
+public sealed class SystemdManager : ISystemdManager
 {
     private const string Service = "org.freedesktop.systemd1";
     private const string ManagerPath = "/org/freedesktop/systemd1";
@@ -19,200 +17,266 @@ public sealed unsafe class SystemdManager : ISystemdManager
     private const string UnitInterface = "org.freedesktop.systemd1.Unit";
     private const string PropertiesInterface = "org.freedesktop.DBus.Properties";
 
-    // Without a sender clause: sd-bus would compare a well-known name with the unique sender locally.
-    private const string JobRemovedRule =
-        "type='signal',path='/org/freedesktop/systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'";
-
+    // The bus daemon's own default reply limit (dbus-daemon(1), reply_timeout) for plain calls.
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(25);
-    private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(100);
 
-    private readonly Lock _gate = new();
     private readonly BusConnection _bus;
-    private readonly Dictionary<string, string> _finishedJobs = new(StringComparer.Ordinal);
-    private GCHandle _self;
-    private SdBusSlotHandle? _jobRemovedMatch;
-    private bool _disposed;
+    private readonly SemaphoreSlim _watchGate = new(1, 1);
+    private readonly Lock _jobsGate = new();
+
+    // JobRemoved results by job path, kept while one of our job calls runs: the signal may arrive
+    // before the StartUnit/StopUnit reply that tells which job is ours.
+    private readonly Dictionary<string, TaskCompletionSource<string>> _jobs = new(StringComparer.Ordinal);
+    private int _jobsRunning;
+    private IDisposable? _jobRemovedWatch;
+    private volatile bool _disposed;
 
     /// <summary>Connects to the bus at <paramref name="address"/> (e.g. unix:path=/run/dbus/system_bus_socket).</summary>
     public SystemdManager(string address)
-        : this(BusConnection.Open(address))
+        : this(address, address)
     {
     }
 
-    private SystemdManager(BusConnection bus)
+    private SystemdManager(string address, string description)
     {
-        _bus = bus;
+        // Connected here, so a missing bus fails before a caller has changed anything.
+        _bus = Task.Run(() => BusConnection.OpenAsync(address, description)).GetAwaiter().GetResult();
     }
 
-    /// <summary>systemd on the system bus (sd_bus_open_system).</summary>
-    public static SystemdManager ConnectSystem() => new(BusConnection.OpenSystem());
+    /// <summary>systemd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else the standard socket).</summary>
+    public static SystemdManager ConnectSystem()
+    {
+        var address = DBusAddress.System ?? "unix:path=/run/dbus/system_bus_socket";
+        return new SystemdManager(address, $"the system bus ({address})");
+    }
 
-    public Task<string?> ResolveUnitAsync(string unit, CancellationToken cancellationToken = default) =>
-        RunAsync(() =>
-        {
-            var path = FindUnitPath(unit);
-            return path is null ? null : GetStringProperty(path, "Id", unit);
-        }, cancellationToken);
+    public async Task<string?> ResolveUnitAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var path = await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false);
+        return path is null ? null : await GetStringPropertyAsync(path, "Id", unit, cancellationToken).ConfigureAwait(false);
+    }
 
-    public Task<string> GetActiveStateAsync(string unit, CancellationToken cancellationToken = default) =>
-        RunAsync(() =>
-        {
-            var path = FindUnitPath(unit) ?? throw new DBusException(
-                FailureKind.Failed,
-                "org.freedesktop.systemd1.NoSuchUnit",
-                $"systemd has no unit {unit}.",
-                "Check the unit name with `systemctl list-units`.");
-            return GetStringProperty(path, "ActiveState", unit);
-        }, cancellationToken);
+    public async Task<string> GetActiveStateAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var path = await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
+            FailureKind.Failed,
+            "org.freedesktop.systemd1.NoSuchUnit",
+            $"systemd has no unit {unit}.",
+            "Check the unit name with `systemctl list-units`.");
+        return await GetStringPropertyAsync(path, "ActiveState", unit, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<string> StopUnitAsync(string unit, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        RunAsync(() => RunJob("StopUnit", "stopping", unit, timeout, cancellationToken), cancellationToken);
+        RunJobAsync("StopUnit", "stopping", unit, timeout, cancellationToken);
 
     public Task<string> StartUnitAsync(string unit, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        RunAsync(() => RunJob("StartUnit", "starting", unit, timeout, cancellationToken), cancellationToken);
+        RunJobAsync("StartUnit", "starting", unit, timeout, cancellationToken);
 
-    public Task ReloadAsync(CancellationToken cancellationToken = default) =>
-        RunAsync(() =>
-        {
-            using var call = _bus.NewMethodCall(Service, ManagerPath, ManagerInterface, "Reload");
-            using var reply = _bus.Call(call, "systemd Reload (daemon-reload)", CallTimeout);
-            return true;
-        }, cancellationToken);
+    public Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _bus.CallAsync(ManagerCall("Reload"), "systemd Reload (daemon-reload)", CallTimeout, cancellationToken);
+    }
 
-    public Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default) =>
-        RunAsync(() =>
+    public Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        MessageBuffer call;
+        using (var writer = _bus.Connection.GetMessageWriter())
         {
-            using var call = _bus.NewMethodCall(Service, ManagerPath, ManagerInterface, "EnableUnitFiles");
-            call.AppendStringArray(unitFiles).AppendBoolean(false).AppendBoolean(true);
-            using var reply = _bus.Call(call, $"systemd EnableUnitFiles({string.Join(", ", unitFiles)})", CallTimeout);
-            return true;
-        }, cancellationToken);
+            writer.WriteMethodCallHeader(Service, ManagerPath, ManagerInterface, "EnableUnitFiles", "asbb");
+            writer.WriteArray(unitFiles);
+            writer.WriteBool(false); // runtime: enable in /etc, not /run
+            writer.WriteBool(true); // force: replace symlinks that point elsewhere
+            call = writer.CreateMessage();
+        }
+
+        return _bus.CallAsync(call, $"systemd EnableUnitFiles({string.Join(", ", unitFiles)})", CallTimeout, cancellationToken);
+    }
 
     public void Dispose()
     {
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _jobRemovedMatch?.Dispose();
-            _bus.Dispose();
-            if (_self.IsAllocated)
-            {
-                _self.Free();
-            }
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    private static int OnJobRemoved(nint message, nint userdata, nint error)
-    {
-        try
-        {
-            if (GCHandle.FromIntPtr(userdata).Target is SystemdManager self)
-            {
-                using var signal = new BusMessage(SdBusMessageHandle.Borrow(message));
-                signal.ReadUInt32();
-                var job = signal.ReadObjectPath();
-                signal.ReadString();
-                self._finishedJobs[job] = signal.ReadString();
-            }
-        }
-#pragma warning disable CA1031 // An exception must not cross into sd-bus; a malformed signal is ignored.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
-
-        return 0;
-    }
-
-    private Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken) =>
-        Task.Run(
-            () =>
-            {
-                lock (_gate)
-                {
-                    ObjectDisposedException.ThrowIf(_disposed, this);
-                    return work();
-                }
-            },
-            cancellationToken);
-
-    private string RunJob(string method, string verb, string unit, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        EnsureJobRemovedMatch();
-        _finishedJobs.Clear();
-        string job;
-        using (var call = _bus.NewMethodCall(Service, ManagerPath, ManagerInterface, method))
-        {
-            call.AppendString(unit).AppendString("replace");
-            using var reply = _bus.Call(call, $"systemd {method}({unit})", timeout < CallTimeout ? CallTimeout : timeout);
-            job = reply.ReadObjectPath();
-        }
-
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (_finishedJobs.Remove(job, out var result))
-            {
-                return result;
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            if (_bus.ProcessOne())
-            {
-                continue;
-            }
-
-            var left = timeout - clock.Elapsed;
-            if (left <= TimeSpan.Zero)
-            {
-                throw PassthroughException.Failure(
-                    $"systemd did not finish {verb} {unit} within {timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s (job {job}).",
-                    $"See `systemctl status {unit}` and `journalctl -u {unit}`; if it is only slow, raise the timeout in <passthrough:timeouts>.");
-            }
-
-            _bus.Wait(left < WaitSlice ? left : WaitSlice);
-        }
-    }
-
-    private void EnsureJobRemovedMatch()
-    {
-        if (_jobRemovedMatch is not null)
+        if (_disposed)
         {
             return;
         }
 
-        if (!_self.IsAllocated)
+        _disposed = true;
+        _jobRemovedWatch?.Dispose();
+        _bus.Dispose();
+        lock (_jobsGate)
         {
-            _self = GCHandle.Alloc(this);
+            foreach (var job in _jobs.Values)
+            {
+                job.TrySetException(new ObjectDisposedException(nameof(SystemdManager)));
+            }
+
+            _jobs.Clear();
         }
 
-        // sd_bus_add_match waits for the bus daemon's AddMatch reply: installed before any job exists.
-        _jobRemovedMatch = _bus.AddMatch(JobRemovedRule, &OnJobRemoved, GCHandle.ToIntPtr(_self));
+        _watchGate.Dispose();
+    }
 
-        // Subscribe() asks systemd to broadcast job signals (org.freedesktop.systemd1(5)); without it
-        // systemd still sends JobRemoved to the client that queued the job.
-        using var call = _bus.NewMethodCall(Service, ManagerPath, ManagerInterface, "Subscribe");
-        try
+    private static JobRemoved ReadJobRemoved(Message message, object? state)
+    {
+        if (message.SignatureAsString != "uoss")
         {
-            using var reply = _bus.Call(call, "systemd Subscribe", CallTimeout);
+            return default; // not systemd's JobRemoved: ignored
         }
-        catch (DBusException e) when (e.ErrorName == "org.freedesktop.systemd1.AlreadySubscribed")
+
+        var reader = message.GetBodyReader();
+        reader.ReadUInt32();
+        var job = reader.ReadObjectPathAsString();
+        reader.ReadString();
+        return new JobRemoved(job, reader.ReadString());
+    }
+
+    private static string ReadObjectPath(Message message, object? state)
+    {
+        var reader = message.GetBodyReader();
+        return reader.ReadObjectPathAsString();
+    }
+
+    private static string ReadStringVariant(Message message, object? state)
+    {
+        var reader = message.GetBodyReader();
+        reader.ReadSignature("s");
+        return reader.ReadString();
+    }
+
+    private void OnJobRemoved(Notification<JobRemoved> notification)
+    {
+        if (!notification.HasValue || notification.Value.Job is not { } job)
         {
-            // Already subscribed on this connection: nothing to do.
+            return;
+        }
+
+        lock (_jobsGate)
+        {
+            if (_jobsRunning > 0)
+            {
+                JobFor(job).TrySetResult(notification.Value.Result);
+            }
         }
     }
 
-    private string? FindUnitPath(string unit)
+    private TaskCompletionSource<string> JobFor(string job)
+    {
+        if (!_jobs.TryGetValue(job, out var finished))
+        {
+            finished = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _jobs[job] = finished;
+        }
+
+        return finished;
+    }
+
+    private async Task<string> RunJobAsync(string method, string verb, string unit, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        await EnsureJobRemovedWatchAsync(cancellationToken).ConfigureAwait(false);
+        lock (_jobsGate)
+        {
+            _jobsRunning++;
+        }
+
+        try
+        {
+            var job = await _bus.CallAsync(
+                ManagerCall(method, unit, "replace"),
+                ReadObjectPath,
+                $"systemd {method}({unit})",
+                timeout < CallTimeout ? CallTimeout : timeout,
+                cancellationToken).ConfigureAwait(false);
+            Task<string> finished;
+            lock (_jobsGate)
+            {
+                finished = JobFor(job).Task;
+            }
+
+            try
+            {
+                return await finished.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException e)
+            {
+                throw PassthroughException.Failure(
+                    $"systemd did not finish {verb} {unit} within {BusConnection.FormatSeconds(timeout)} s (job {job}).",
+                    $"See `systemctl status {unit}` and `journalctl -u {unit}`; if it is only slow, raise the timeout in <passthrough:timeouts>.",
+                    e);
+            }
+        }
+        finally
+        {
+            lock (_jobsGate)
+            {
+                if (--_jobsRunning == 0)
+                {
+                    _jobs.Clear();
+                }
+            }
+        }
+    }
+
+    private async Task EnsureJobRemovedWatchAsync(CancellationToken cancellationToken)
+    {
+        if (_jobRemovedWatch is not null)
+        {
+            return;
+        }
+
+        await _watchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_jobRemovedWatch is not null)
+            {
+                return;
+            }
+
+            // Returns once the bus daemon has acknowledged the match: installed before any job exists.
+            IDisposable watch;
+            try
+            {
+                watch = await _bus.Connection.WatchSignalAsync<JobRemoved>(
+                    Service, ManagerPath, ManagerInterface, "JobRemoved", ReadJobRemoved, OnJobRemoved, ObserverFlags.None, emitOnCapturedContext: false).ConfigureAwait(false);
+            }
+            catch (DBusExceptionBase e)
+            {
+                throw _bus.Translate(e, "subscribing to systemd's JobRemoved");
+            }
+
+            try
+            {
+                // Subscribe() asks systemd to broadcast job signals (org.freedesktop.systemd1(5)); without it
+                // systemd still sends JobRemoved to the client that queued the job.
+                await _bus.CallAsync(ManagerCall("Subscribe"), "systemd Subscribe", CallTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DBusException e) when (e.ErrorName == "org.freedesktop.systemd1.AlreadySubscribed")
+            {
+                // Already subscribed on this connection: nothing to do.
+            }
+            catch
+            {
+                watch.Dispose();
+                throw;
+            }
+
+            _jobRemovedWatch = watch;
+        }
+        finally
+        {
+            _watchGate.Release();
+        }
+    }
+
+    private async Task<string?> FindUnitPathAsync(string unit, CancellationToken cancellationToken)
     {
         try
         {
-            return CallForPath("GetUnit", unit);
+            return await CallForPathAsync("GetUnit", unit, cancellationToken).ConfigureAwait(false);
         }
         catch (DBusException e) when (e.IsNoSuchUnit)
         {
@@ -221,8 +285,8 @@ public sealed unsafe class SystemdManager : ISystemdManager
 
         try
         {
-            var path = CallForPath("LoadUnit", unit);
-            return GetStringProperty(path, "LoadState", unit) == "not-found" ? null : path;
+            var path = await CallForPathAsync("LoadUnit", unit, cancellationToken).ConfigureAwait(false);
+            return await GetStringPropertyAsync(path, "LoadState", unit, cancellationToken).ConfigureAwait(false) == "not-found" ? null : path;
         }
         catch (DBusException e) when (e.IsNoSuchUnit)
         {
@@ -230,19 +294,43 @@ public sealed unsafe class SystemdManager : ISystemdManager
         }
     }
 
-    private string CallForPath(string method, string unit)
+    private Task<string> CallForPathAsync(string method, string unit, CancellationToken cancellationToken) =>
+        _bus.CallAsync(ManagerCall(method, unit), ReadObjectPath, $"systemd {method}({unit})", CallTimeout, cancellationToken);
+
+    private Task<string> GetStringPropertyAsync(string unitPath, string property, string unit, CancellationToken cancellationToken)
     {
-        using var call = _bus.NewMethodCall(Service, ManagerPath, ManagerInterface, method);
-        call.AppendString(unit);
-        using var reply = _bus.Call(call, $"systemd {method}({unit})", CallTimeout);
-        return reply.ReadObjectPath();
+        MessageBuffer call;
+        using (var writer = _bus.Connection.GetMessageWriter())
+        {
+            writer.WriteMethodCallHeader(Service, unitPath, PropertiesInterface, "Get", "ss");
+            writer.WriteString(UnitInterface);
+            writer.WriteString(property);
+            call = writer.CreateMessage();
+        }
+
+        return _bus.CallAsync(call, ReadStringVariant, $"reading {property} of {unit}", CallTimeout, cancellationToken);
     }
 
-    private string GetStringProperty(string unitPath, string property, string unit)
+    /// <summary>A Manager method call with zero, one or two string arguments.</summary>
+    private MessageBuffer ManagerCall(string member, string? first = null, string? second = null)
     {
-        using var call = _bus.NewMethodCall(Service, unitPath, PropertiesInterface, "Get");
-        call.AppendString(UnitInterface).AppendString(property);
-        using var reply = _bus.Call(call, $"reading {property} of {unit}", CallTimeout);
-        return reply.ReadStringVariant();
+        using var writer = _bus.Connection.GetMessageWriter();
+        writer.WriteMethodCallHeader(Service, ManagerPath, ManagerInterface, member, second is not null ? "ss" : first is not null ? "s" : null);
+        if (first is not null)
+        {
+            writer.WriteString(first);
+        }
+
+        if (second is not null)
+        {
+            writer.WriteString(second);
+        }
+
+        return writer.CreateMessage();
     }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>The parts of JobRemoved(u id, o job, s unit, s result) we use; Job is null for a malformed signal.</summary>
+    private readonly record struct JobRemoved(string? Job, string Result);
 }

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Passthrough.Errors;
 using Passthrough.Systemd;
 
 namespace Passthrough.Tests.Systemd;
@@ -7,25 +8,25 @@ namespace Passthrough.Tests.Systemd;
 public class SystemdManagerTests
 {
     private PrivateDbusDaemon _daemon = null!;
-    private TestSystemdService _systemd = null!;
+    private SystemdServiceFake _systemd = null!;
     private SystemdManager _manager = null!;
 
     [SetUp]
-    public void StartBus()
+    public async Task StartBus()
     {
         _daemon = new PrivateDbusDaemon();
-        _systemd = new TestSystemdService(_daemon.Address);
+        _systemd = await SystemdServiceFake.StartAsync(_daemon.Address);
         _systemd.AddUnit("gdm.service", "active", "display-manager.service");
-        _systemd.AddUnit("nvidia-persistenced.service", "inactive");
+        _systemd.AddUnit("nvidia-persistenced.service", "active");
         _manager = new SystemdManager(_daemon.Address);
     }
 
     [TearDown]
     public void StopBus()
     {
-        _manager.Dispose();
-        _systemd.Dispose();
-        _daemon.Dispose();
+        _manager?.Dispose();
+        _systemd?.Dispose();
+        _daemon?.Dispose();
     }
 
     [Test]
@@ -61,6 +62,30 @@ public class SystemdManagerTests
     }
 
     [Test]
+    public async Task I_can_stop_two_units_at_once_and_each_call_waits_for_its_own_job()
+    {
+        _systemd.JobDelay = TimeSpan.FromMilliseconds(200);
+        _systemd.FailJobsOf("nvidia-persistenced.service");
+
+        var results = await Task.WhenAll(
+            _manager.StopUnitAsync("gdm.service", TimeSpan.FromSeconds(10)),
+            _manager.StopUnitAsync("nvidia-persistenced.service", TimeSpan.FromSeconds(10)));
+
+        Assert.That(results, Is.EqualTo(new[] { "done", "failed" }));
+    }
+
+    [Test]
+    public async Task I_get_the_job_result_even_when_systemd_signals_it_before_replying()
+    {
+        _systemd.FinishJobsBeforeReplying = true;
+
+        var result = await _manager.StopUnitAsync("gdm.service", TimeSpan.FromSeconds(5));
+
+        Assert.That(result, Is.EqualTo("done"));
+        Assert.That(_systemd.ActiveStateOf("gdm.service"), Is.EqualTo("inactive"));
+    }
+
+    [Test]
     public async Task I_get_the_job_result_when_systemd_fails_the_job()
     {
         _systemd.FailJobsOf("gdm.service");
@@ -72,15 +97,43 @@ public class SystemdManagerTests
     }
 
     [Test]
-    public void I_get_an_error_naming_the_unit_when_its_job_does_not_finish_in_time()
+    public void I_get_an_error_naming_the_unit_and_the_limit_when_its_job_does_not_finish_in_time()
     {
         _systemd.NeverFinishJobsOf("gdm.service");
 
-        var e = Assert.ThrowsAsync<Passthrough.Errors.PassthroughException>(
+        var e = Assert.ThrowsAsync<PassthroughException>(
             () => _manager.StopUnitAsync("display-manager.service", TimeSpan.FromMilliseconds(700)));
 
-        Assert.That(e!.Message, Does.Contain("display-manager.service").And.Contain("0.7 s"));
+        Assert.That(e!.Message, Does.StartWith("systemd did not finish stopping display-manager.service within 0.7 s (job /org/freedesktop/systemd1/job/"));
+        Assert.That(e.Kind, Is.EqualTo(FailureKind.Failed));
         Assert.That(e.Remedy, Does.Contain("systemctl status display-manager.service"));
+    }
+
+    [Test]
+    public async Task I_can_cancel_while_the_call_waits_for_a_job_and_keep_using_the_client()
+    {
+        _systemd.NeverFinishJobsOf("gdm.service");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        Assert.That(
+            async () => await _manager.StopUnitAsync("gdm.service", TimeSpan.FromMinutes(5), cancel.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_systemd.Calls, Does.Contain("StopUnit gdm.service replace"));
+        Assert.That(await _manager.GetActiveStateAsync("gdm.service"), Is.EqualTo("deactivating"));
+        Assert.That(await _manager.StopUnitAsync("nvidia-persistenced.service", TimeSpan.FromSeconds(10)), Is.EqualTo("done"));
+    }
+
+    [Test]
+    public void A_cancelled_call_does_not_reach_systemd()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.That(
+            async () => await _manager.StopUnitAsync("gdm.service", TimeSpan.FromSeconds(10), cancel.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_systemd.Calls, Has.None.StartsWith("StopUnit"));
+        Assert.That(_systemd.ActiveStateOf("gdm.service"), Is.EqualTo("active"));
     }
 
     [Test]
@@ -90,6 +143,21 @@ public class SystemdManagerTests
 
         Assert.That(e!.ErrorName, Is.EqualTo("org.freedesktop.systemd1.NoSuchUnit"));
         Assert.That(e.Message, Does.Contain("nosuch.service").And.Contain("org.freedesktop.systemd1.NoSuchUnit"));
+        Assert.That(e.Remedy, Does.Contain("systemctl list-units"));
+    }
+
+    [Test]
+    public void I_am_told_to_run_as_root_when_systemd_refuses_to_stop_a_unit()
+    {
+        _systemd.RefuseJobsOf("gdm.service");
+
+        var e = Assert.ThrowsAsync<DBusException>(() => _manager.StopUnitAsync("gdm.service", TimeSpan.FromSeconds(5)));
+
+        Assert.That(e!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.AccessDenied"));
+        Assert.That(e.Kind, Is.EqualTo(FailureKind.Environment));
+        Assert.That(e.Message, Does.Contain("StopUnit(gdm.service)").And.Contain("Access denied"));
+        Assert.That(e.Remedy, Is.EqualTo("Run it as root (sudo)."));
+        Assert.That(_systemd.ActiveStateOf("gdm.service"), Is.EqualTo("active"));
     }
 
     [Test]
@@ -107,7 +175,20 @@ public class SystemdManagerTests
     {
         var e = Assert.Throws<DBusException>(() => new SystemdManager("unix:path=/nonexistent/bus").Dispose());
 
-        Assert.That(e!.Kind, Is.EqualTo(Passthrough.Errors.FailureKind.Environment));
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.Environment));
         Assert.That(e.Message, Does.Contain("unix:path=/nonexistent/bus"));
+        Assert.That(e.Remedy, Does.Contain("D-Bus daemon"));
+    }
+
+    [Test]
+    public void I_get_a_host_error_when_systemd_is_not_on_the_bus()
+    {
+        _systemd.Dispose();
+
+        var e = Assert.ThrowsAsync<DBusException>(() => _manager.GetActiveStateAsync("gdm.service"));
+
+        Assert.That(e!.ErrorName, Is.EqualTo("org.freedesktop.DBus.Error.ServiceUnknown"));
+        Assert.That(e.Kind, Is.EqualTo(FailureKind.Environment));
+        Assert.That(e.Remedy, Does.Contain("systemd host"));
     }
 }
