@@ -269,7 +269,7 @@ public sealed class HostTreeBuilder
     }
 
     /// <summary>The capture text (what is committed under tests/fixtures/hosts).</summary>
-    public string ToCapture() => HostCapture.Format(Entries(), _comments);
+    public string ToCapture() => CaptureText.Format(Entries(), _comments);
 
     /// <summary>Lays the tree out under <paramref name="directory"/> (through the capture format, so a fixture's
     /// text and its tree never differ) and returns the directory.</summary>
