@@ -1,3 +1,4 @@
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Host;
 using Passthrough.Pci;

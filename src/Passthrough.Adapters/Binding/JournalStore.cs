@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Passthrough.Binding;
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Files;
 

@@ -3,8 +3,8 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Libvirt;
 using Passthrough.Pci;
-using Passthrough.Processes;
 using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
@@ -46,20 +46,22 @@ internal sealed class DoctorVerb : IVerb
                 evidence = evidence with { TargetSlots = new HashSet<PciSlot> { s } };
             }
 
-            (string Text, string Source)? domain = null;
+            DomainDocument? domain = null;
             if (result.GetValue(xml) is string file)
             {
-                domain = (ReadXml(file), file);
+                domain = VmDefinition.Load(ReadXml(file), file);
             }
             else if (result.GetValue(vm) is string name)
             {
-                domain = (await DumpXmlAsync(context, name, result.GetValue(connect), cancellationToken).ConfigureAwait(false), $"virsh dumpxml {name}");
+                var text = await new LibvirtDomains(context.Runner, context.Environment)
+                    .DumpXmlAsync(name, result.GetValue(connect), "--connect", "give the file with --xml", cancellationToken).ConfigureAwait(false);
+                domain = VmDefinition.Load(text, $"virsh dumpxml {name}");
             }
 
-            if (domain is { } d)
+            if (domain is not null)
             {
-                var facts = collector.WithRomCheck(VmDefinition.Parse(d.Text, d.Source));
-                var lint = DomainLint.Run(DomainDocument.Parse(d.Text, d.Source), new LintInputs { Host = host, Rom = path => RomFacts.Read(root, path) });
+                var facts = collector.WithRomCheck(VmDefinition.From(domain));
+                var lint = DomainLint.Run(domain, new LintInputs { Host = host, Rom = path => RomFacts.Read(root, path) });
                 evidence = evidence with
                 {
                     Vm = facts,
@@ -93,38 +95,5 @@ internal sealed class DoctorVerb : IVerb
         {
             throw PassthroughException.Input($"--xml {file}: cannot read it ({e.Message}).", "Give a readable domain XML file (`virsh dumpxml NAME > vm.xml`).", e);
         }
-    }
-
-    internal static async Task<string> DumpXmlAsync(CliContext context, string name, string? uri, CancellationToken cancellationToken)
-    {
-        var options = new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) };
-        string[] arguments = uri is null ? ["dumpxml", name] : ["-c", uri, "dumpxml", name];
-        if (uri is null && context.Environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var fromEnvironment))
-        {
-            options = options with { Environment = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = fromEnvironment } };
-            uri = fromEnvironment;
-        }
-
-        var command = $"virsh {string.Join(' ', arguments.Select(ProcessRunner.Quote))}";
-        var run = await context.Runner.RunAsync("virsh", arguments, options, cancellationToken).ConfigureAwait(false);
-        if (run.Succeeded)
-        {
-            return run.Stdout;
-        }
-
-        var errors = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
-        var reason = run.TimedOut ? "no answer in 30 s" : errors.Count > 0 ? string.Join(' ', errors) : run.Stderr.Trim();
-
-        // "failed to get domain" (libvirt 7+) or "Domain not found" (older): the name is wrong, not the host.
-        if (errors.Any(l => l.Contains("failed to get domain", StringComparison.Ordinal) || l.Contains("Domain not found", StringComparison.Ordinal)))
-        {
-            throw PassthroughException.Input(
-                $"`{command}` failed: {reason}",
-                $"Check the name with `virsh{(uri is null ? string.Empty : $" -c {uri}")} list --all` (as root for qemu:///system, or give --connect), or give the file with --xml.");
-        }
-
-        throw PassthroughException.Host(
-            $"`{command}` failed: {reason}",
-            "Check that libvirtd (or virtqemud) is running and that you may use it (root or the libvirt group); name the URI with --connect, or give the file with --xml.");
     }
 }

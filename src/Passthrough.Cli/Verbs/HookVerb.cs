@@ -1,6 +1,7 @@
 using System.CommandLine;
 using NLog;
 using Passthrough.Binding;
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Logging;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using System.Xml.Linq;
 using Passthrough.Boot;
 using Passthrough.Cli.Rendering;
+using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Libvirt;
 using Passthrough.Pci;
 using Passthrough.Setup;
 using Passthrough.Sysfs;
@@ -17,7 +18,6 @@ namespace Passthrough.Cli.Verbs;
 /// </summary>
 internal sealed class SetupVerb : IVerb
 {
-    private static readonly XNamespace PassthroughNs = "urn:passthrough:1";
 
     public Command Create(CliContext context)
     {
@@ -209,75 +209,25 @@ internal sealed class SetupVerb : IVerb
         }
 
         var modeText = result.GetValue(inputs.Mode);
-        var modeValue = modeText is null ? vmMode ?? PassthroughMode.Static : ParseMode(modeText);
+        var modeValue = modeText is null ? vmMode ?? PassthroughMode.Static : PassthroughModes.Parse(modeText, "--mode");
         var files = new BootFilesReader(root).Read();
         return SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files });
     }
 
-    private static PassthroughMode ParseMode(string text) => text switch
-    {
-        "static" => PassthroughMode.Static,
-        "dynamic" => PassthroughMode.Dynamic,
-        "single-gpu" => PassthroughMode.SingleGpu,
-        _ => throw PassthroughException.Input($"--mode {text}: not a mode.", "Use static, dynamic or single-gpu."),
-    };
-
-    /// <summary>The domain's PCI hostdevs and its passthrough mode, from `virsh dumpxml`.</summary>
+    /// <summary>The domain's PCI hostdevs and its passthrough mode, read from libvirt through the domain model.</summary>
     private static async Task<(IReadOnlyList<PciAddress> Addresses, PassthroughMode? Mode)> ReadDomainAsync(CliContext context, string name, CancellationToken cancellationToken)
     {
-        var args = new List<string>();
-        if (context.Environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var uri) && uri.Length > 0)
-        {
-            args.AddRange(["-c", uri]);
-        }
-
-        args.AddRange(["dumpxml", name]);
-        var run = await context.Runner.RunAsync("virsh", args, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!run.Succeeded)
-        {
-            throw PassthroughException.Input($"`{run.Command}` failed: {run.Stderr.Trim()}", "Check the domain name with `virsh list --all`.");
-        }
-
-        XDocument doc;
-        try
-        {
-            doc = XDocument.Parse(run.Stdout);
-        }
-        catch (System.Xml.XmlException e)
-        {
-            throw PassthroughException.Input($"`{run.Command}` printed XML that does not parse: {e.Message}", null, e);
-        }
-
-        var addresses = doc.Descendants("hostdev")
-            .Where(h => (string?)h.Attribute("type") == "pci")
-            .Select(h => h.Element("source")?.Element("address"))
-            .OfType<XElement>()
-            .Select(a => new PciAddress(Hex(a, "domain"), Hex(a, "bus"), Hex(a, "slot"), Hex(a, "function")))
-            .ToList();
+        var text = await new LibvirtDomains(context.Runner, context.Environment)
+            .DumpXmlAsync(name, null, null, "plan with --slot", cancellationToken).ConfigureAwait(false);
+        var domain = DomainDocument.Parse(text, $"virsh dumpxml {name}");
+        var addresses = domain.PciHostdevs.Select(h => h.Source).ToList();
         if (addresses.Count == 0)
         {
             throw PassthroughException.Input($"Domain {name} passes no PCI device (<hostdev type='pci'>).", "Add the GPU with `passthrough xml`, or plan with --slot.");
         }
 
-        var mode = (string?)doc.Descendants(PassthroughNs + "config").FirstOrDefault()?.Attribute("mode");
-        return (addresses, mode is null ? null : ParseMode(mode));
+        return (addresses, domain.PassthroughConfig?.Mode);
     }
-
-    private static int Hex(XElement address, string name)
-    {
-        var text = ((string?)address.Attribute(name) ?? "0").Trim();
-        var digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
-        return int.TryParse(digits, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var v)
-            ? v
-            : throw PassthroughException.Input($"<address {name}='{text}'> is not a number.", "Use libvirt's form, e.g. bus='0x03'.");
-    }
-
-    private static string ModeName(PassthroughMode mode) => mode switch
-    {
-        PassthroughMode.Static => "static",
-        PassthroughMode.Dynamic => "dynamic",
-        _ => "single-gpu",
-    };
 
     internal static string RenderPlan(SetupPlan plan, HostRoot root)
     {
@@ -301,7 +251,7 @@ internal sealed class SetupVerb : IVerb
             sb.Append("  - ").Append(e).Append('\n');
         }
 
-        sb.Append("Mode: ").Append(ModeName(plan.Mode)).Append('\n');
+        sb.Append("Mode: ").Append(plan.Mode.Name()).Append('\n');
         sb.Append("Devices: ").Append(plan.Devices.Count == 0 ? "none" : string.Join(", ", plan.Devices)).Append('\n');
         if (plan.ArgumentsAdded.Count > 0 || plan.ArgumentsRemoved.Count > 0)
         {
@@ -331,7 +281,7 @@ internal sealed class SetupVerb : IVerb
 
         if (plan.IsEmpty)
         {
-            sb.Append("\nNothing to change: this host is already set up for ").Append(ModeName(plan.Mode)).Append(" mode.\n");
+            sb.Append("\nNothing to change: this host is already set up for ").Append(plan.Mode.Name()).Append(" mode.\n");
             return sb.ToString();
         }
 
@@ -416,7 +366,7 @@ internal sealed class SetupVerb : IVerb
 
     private static object PlanJson(SetupPlan plan) => new
     {
-        mode = ModeName(plan.Mode),
+        mode = plan.Mode.Name(),
         bootloader = new
         {
             name = plan.Boot.Bootloader,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Passthrough.Binding;
 using Passthrough.Cli.Rendering;
+using Passthrough.Domain;
 using Passthrough.Sysfs;
 using Spectre.Console;
 

@@ -117,7 +117,7 @@ internal sealed class XmlVerb : IVerb
                 Ioapic = result.GetValue(ioapic),
                 Smm = Switch(result.GetValue(smm)),
                 MemballoonNone = result.GetValue(balloon) == "none",
-                PassthroughMode = PassthroughConfig.ParseMode(modeText),
+                PassthroughMode = PassthroughModes.ParseOrNull(modeText),
                 PassthroughOff = modeText == "off",
             };
             if (settings.IsEmpty)

@@ -1,3 +1,5 @@
+using Passthrough.Domain;
+
 namespace Passthrough.Binding;
 
 /// <summary>What the engine changed, in the order it changed it; restore undoes it in reverse.</summary>

@@ -1,3 +1,4 @@
+using Passthrough.Domain;
 using Passthrough.Host;
 using Passthrough.Pci;
 
@@ -8,19 +9,6 @@ public sealed record DeviceHolder(int Pid, string Command, string DevicePath, Pc
 
 /// <summary>A libvirt hook script: /etc/libvirt/hooks/qemu or a file under qemu.d.</summary>
 public sealed record HookFile(string Path, bool Executable, string? SelinuxLabel);
-
-/// <summary>How the VM uses the GPU (the per-VM config contract's `mode`).</summary>
-public enum PassthroughMode
-{
-    /// <summary>vfio-pci owns the card from boot.</summary>
-    Static,
-
-    /// <summary>The host uses the card until the VM starts; hooks rebind it.</summary>
-    Dynamic,
-
-    /// <summary>The only GPU: the display manager stops while the VM runs.</summary>
-    SingleGpu,
-}
 
 /// <summary>What a VM definition says that the doctor checks: its PCI host devices and ROM files.</summary>
 public sealed record VmFacts(string Name, IReadOnlyList<PciAddress> HostDevices, IReadOnlyList<string> RomFiles, PassthroughMode? Mode)

@@ -1,3 +1,4 @@
+using Passthrough.Domain;
 using Passthrough.Pci;
 using static Passthrough.Diagnostics.Doctor;
 

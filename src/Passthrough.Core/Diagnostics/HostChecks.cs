@@ -1,4 +1,5 @@
 using System.Globalization;
+using Passthrough.Domain;
 using static Passthrough.Diagnostics.Doctor;
 
 namespace Passthrough.Diagnostics;

@@ -157,14 +157,13 @@ public sealed partial class DomainDocument
     public XElement? Cpu => Root.Element("cpu");
 
     /// <summary>Every `&lt;hostdev mode='subsystem' type='pci'&gt;` with a source address.</summary>
-    public IReadOnlyList<PciHostdev> PciHostdevs =>
-        Devices is null ? [] : [.. Devices.Elements("hostdev").Select(PciHostdev.From).OfType<PciHostdev>()];
+    public IReadOnlyList<PciHostdev> PciHostdevs => PciHostdev.In(Root, Source);
 
     /// <summary>The memory balloon's model; null when the domain has no &lt;memballoon&gt; (libvirt then adds virtio).</summary>
     public string? MemballoonModel => Devices?.Element("memballoon")?.Attribute("model")?.Value;
 
     /// <summary>Our per-VM configuration in &lt;metadata&gt;, or null.</summary>
-    public PassthroughConfig? PassthroughConfig => Domain.PassthroughConfig.Read(this);
+    public PassthroughConfig? PassthroughConfig => Domain.PassthroughConfig.In(Root, Source);
 
     /// <summary>The 1-based line an element was read from, or null for elements we added.</summary>
     public static int? LineOf(XObject node) => node is IXmlLineInfo info && info.HasLineInfo() ? info.LineNumber : null;
@@ -201,9 +200,7 @@ public sealed partial class DomainDocument
         return XmlLayout.Insert(Root, new XElement(name), after: after, before: after is null ? Root.Elements().FirstOrDefault() : null);
     }
 
-    internal static string Hex(int value, int digits) => "0x" + value.ToString("x" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-
-    /// <summary>Parses libvirt's numbers: "0x03", "3", "03".</summary>
+    /// <summary>Parses a controller index or vCPU count: "3" or "0x03" (PCI addresses: <see cref="LibvirtPciAddress"/>).</summary>
     internal static int? ParseNumber(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -222,61 +219,4 @@ public sealed partial class DomainDocument
 
     [GeneratedRegex(@"\s*Line \d+, position \d+\.\s*$")]
     private static partial Regex LinePositionSuffix();
-}
-
-/// <summary>A guest PCI address (`&lt;address type='pci' .../&gt;` inside a device).</summary>
-public readonly record struct GuestPciAddress(int Domain, int Bus, int Slot, int Function, bool Multifunction)
-{
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Domain:x4}:{Bus:x2}:{Slot:x2}.{Function:x1}");
-
-    public static GuestPciAddress? From(XElement? address)
-    {
-        if (address is null || address.Attribute("type")?.Value != "pci")
-        {
-            return null;
-        }
-
-        return new GuestPciAddress(
-            DomainDocument.ParseNumber(address.Attribute("domain")?.Value) ?? 0,
-            DomainDocument.ParseNumber(address.Attribute("bus")?.Value) ?? 0,
-            DomainDocument.ParseNumber(address.Attribute("slot")?.Value) ?? 0,
-            DomainDocument.ParseNumber(address.Attribute("function")?.Value) ?? 0,
-            address.Attribute("multifunction")?.Value == "on");
-    }
-}
-
-/// <summary>One PCI host device of the domain.</summary>
-public sealed record PciHostdev(XElement Element, PciAddress Source, GuestPciAddress? Guest)
-{
-    /// <summary>`managed='yes'`: libvirt binds the device to vfio-pci itself (default no).</summary>
-    public bool Managed => Element.Attribute("managed")?.Value == "yes";
-
-    public XElement? Rom => Element.Element("rom");
-
-    public string? RomFile => Rom?.Attribute("file")?.Value;
-
-    public int? Line => DomainDocument.LineOf(Element);
-
-    public static PciHostdev? From(XElement hostdev)
-    {
-        if (hostdev.Attribute("mode")?.Value is not (null or "subsystem") || hostdev.Attribute("type")?.Value != "pci")
-        {
-            return null;
-        }
-
-        var source = hostdev.Element("source")?.Element("address");
-        if (source is null)
-        {
-            return null;
-        }
-
-        var address = new PciAddress(
-            DomainDocument.ParseNumber(source.Attribute("domain")?.Value) ?? 0,
-            DomainDocument.ParseNumber(source.Attribute("bus")?.Value) ?? 0,
-            DomainDocument.ParseNumber(source.Attribute("slot")?.Value) ?? 0,
-            DomainDocument.ParseNumber(source.Attribute("function")?.Value) ?? 0);
-        var guest = hostdev.Elements("address").FirstOrDefault();
-        return new PciHostdev(hostdev, address, GuestPciAddress.From(guest));
-    }
 }

@@ -100,14 +100,15 @@ public static class DomainLint
 
         if (domain.PassthroughConfig is { } config)
         {
-            var bound = config.BoundBy(domain).ToHashSet();
+            var mode = config.Mode.Name();
+            var bound = config.BoundBy(hostdevs).ToHashSet();
             foreach (var h in hostdevs.Where(h => h.Managed && bound.Contains(h.Source)))
             {
                 findings.Add(new Finding(
                     "managed-while-hook-binds",
                     Severity.Warning,
-                    $"{At(h)}{h.Source} is managed='yes' while the Passthrough hook ({PassthroughConfig.ModeText(config.Mode)} mode) binds it; libvirt and the hook would both rebind it.",
-                    $"Set managed='no' on the hook's devices: `passthrough xml set FILE --passthrough-mode {PassthroughConfig.ModeText(config.Mode)}`."));
+                    $"{At(h)}{h.Source} is managed='yes' while the Passthrough hook ({mode} mode) binds it; libvirt and the hook would both rebind it.",
+                    $"Set managed='no' on the hook's devices: `passthrough xml set FILE --passthrough-mode {mode}`."));
             }
         }
 

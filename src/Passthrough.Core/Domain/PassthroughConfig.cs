@@ -1,96 +1,123 @@
+using System.Globalization;
 using System.Xml.Linq;
 using Passthrough.Errors;
 using Passthrough.Pci;
 
 namespace Passthrough.Domain;
 
-/// <summary>How our hook handles a VM's devices (the per-VM contract in the developers' guide).</summary>
-public enum PassthroughMode
-{
-    /// <summary>Devices stay on vfio-pci from boot; the hook only checks.</summary>
-    Static,
-
-    /// <summary>The hook binds the devices to vfio-pci before start and gives them back after stop.</summary>
-    Dynamic,
-
-    /// <summary>Dynamic, and the host desktop gives up the only GPU while the VM runs.</summary>
-    SingleGpu,
-}
-
 /// <summary>
-/// Our per-VM configuration:
-/// &lt;metadata&gt;&lt;passthrough:config xmlns:passthrough="urn:passthrough:1" mode="..."&gt;.
-/// Libvirt keeps foreign metadata as is (formatdomain.html#general-metadata).
+/// Our per-VM configuration, a typed view over the live
+/// &lt;metadata&gt;&lt;passthrough:config xmlns:passthrough="urn:passthrough:1" mode="..."&gt; element.
+/// Libvirt keeps foreign metadata as is (formatdomain.html#general-metadata). Getters check what
+/// they read and name the file and line of a bad value; the hook, doctor, setup, lint and the
+/// edits all read it here.
 /// </summary>
-public sealed record PassthroughConfig(
-    PassthroughMode Mode,
-    string? DisplayManager,
-    IReadOnlyList<string> Modules,
-    IReadOnlyList<PciAddress> ExtraDevices,
-    IReadOnlyDictionary<string, int> Timeouts)
+public sealed class PassthroughConfig
 {
+    /// <summary>Our metadata namespace, the one place it is spelled.</summary>
     public const string NamespaceUri = "urn:passthrough:1";
 
     public static readonly XNamespace Ns = NamespaceUri;
 
-    public static string ModeText(PassthroughMode mode) => mode switch
-    {
-        PassthroughMode.Static => "static",
-        PassthroughMode.Dynamic => "dynamic",
-        _ => "single-gpu",
-    };
+    private readonly string _source;
 
-    public static PassthroughMode? ParseMode(string? text) => text switch
+    private PassthroughConfig(XElement element, string source)
     {
-        "static" => PassthroughMode.Static,
-        "dynamic" => PassthroughMode.Dynamic,
-        "single-gpu" => PassthroughMode.SingleGpu,
-        _ => null,
-    };
+        Element = element;
+        _source = source;
+    }
 
-    /// <summary>The config element, or null.</summary>
-    public static XElement? Element(DomainDocument domain) =>
-        domain.Root.Element("metadata")?.Element(Ns + "config");
+    public XElement Element { get; }
 
-    /// <summary>Reads the config; an unknown mode is an input error naming the line.</summary>
-    public static PassthroughConfig? Read(DomainDocument domain)
+    /// <summary>`mode`; an unknown mode is an input error naming the line.</summary>
+    public PassthroughMode Mode
     {
-        if (Element(domain) is not { } config)
+        get
+        {
+            var text = (string?)Element.Attribute("mode");
+            return PassthroughModes.TryParse(text, out var mode)
+                ? mode
+                : throw PassthroughException.Input(
+                    $"{At(Element)}<passthrough:config mode=\"{text}\"> is not a mode (static, dynamic or single-gpu).",
+                    "Use mode=\"static\", \"dynamic\" or \"single-gpu\": `passthrough xml set FILE --passthrough-mode static|dynamic|single-gpu|off`.");
+        }
+
+        set => Element.SetAttributeValue("mode", value.Name());
+    }
+
+    /// <summary>The display manager unit to stop (single-gpu); null: the unit behind display-manager.service.</summary>
+    public string? DisplayManagerUnit
+    {
+        get
+        {
+            var dm = Element.Element(Ns + "display-manager");
+            var unit = dm is null ? null : (string?)dm.Attribute("unit");
+            return dm is not null && string.IsNullOrWhiteSpace(unit)
+                ? throw PassthroughException.Input(
+                    $"{At(dm)}<passthrough:display-manager> needs unit=\"NAME.service\".",
+                    "Write the unit, for example <passthrough:display-manager unit=\"gdm.service\"/>, or leave the element out.")
+                : unit?.Trim();
+        }
+    }
+
+    /// <summary>Modules to unload before binding and reload after (single-gpu), in unload order.</summary>
+    public IReadOnlyList<string> Modules =>
+        [.. Element.Elements(Ns + "module").Select(m =>
+        {
+            var module = ((string?)m.Attribute("name"))?.Trim();
+            return string.IsNullOrEmpty(module) || module.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+                ? throw PassthroughException.Input(
+                    $"{At(m)}<passthrough:module name=\"{module}\"> is not a module name.",
+                    "Write the name lsmod shows, for example <passthrough:module name=\"nvidia_drm\"/>.")
+                : module;
+        })];
+
+    /// <summary>Extra host devices to rebind (&lt;passthrough:device address&gt;), such as a USB controller.</summary>
+    public IReadOnlyList<PciAddress> ExtraDevices =>
+        [.. Element.Elements(Ns + "device").Select(d =>
+        {
+            var text = (string?)d.Attribute("address");
+            return PciAddress.TryParse(text, out var address)
+                ? address
+                : throw PassthroughException.Input(
+                    $"{At(d)}<passthrough:device address=\"{text}\"> is not a PCI address.",
+                    "Write it as DDDD:BB:SS.F, for example 0000:00:14.0 (see `passthrough list --all`).");
+        })];
+
+    /// <summary>A time limit of &lt;passthrough:timeouts NAME="SECONDS"&gt;; null when not given.</summary>
+    public TimeSpan? Timeout(string name)
+    {
+        if (Element.Element(Ns + "timeouts") is not { } timeouts || (string?)timeouts.Attribute(name) is not { } text)
         {
             return null;
         }
 
-        var modeText = config.Attribute("mode")?.Value;
-        var mode = ParseMode(modeText) ?? throw PassthroughException.Input(
-            $"{domain.Source}:{DomainDocument.LineOf(config)}: passthrough:config mode '{modeText}' is not static, dynamic or single-gpu.",
-            "Set it with `passthrough xml set FILE --passthrough-mode static|dynamic|single-gpu|off`.");
-        var devices = new List<PciAddress>();
-        foreach (var d in config.Elements(Ns + "device"))
-        {
-            devices.Add(PciAddress.Parse(d.Attribute("address")?.Value ?? string.Empty));
-        }
-
-        var timeouts = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (config.Element(Ns + "timeouts") is { } t)
-        {
-            foreach (var a in t.Attributes())
-            {
-                if (DomainDocument.ParseNumber(a.Value) is int seconds)
-                {
-                    timeouts[a.Name.LocalName] = seconds;
-                }
-            }
-        }
-
-        return new PassthroughConfig(
-            mode,
-            config.Element(Ns + "display-manager")?.Attribute("unit")?.Value,
-            [.. config.Elements(Ns + "module").Select(m => m.Attribute("name")?.Value).OfType<string>()],
-            devices,
-            timeouts);
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= 3600
+            ? TimeSpan.FromSeconds(seconds)
+            : throw PassthroughException.Input(
+                $"{At(timeouts)}<passthrough:timeouts {name}=\"{text}\"> is not a number of seconds.",
+                $"Write a number of seconds between 1 and 3600, for example {name}=\"30\".");
     }
 
+    /// <summary>The config of a &lt;domain&gt; element, or null when it has none.</summary>
+    public static PassthroughConfig? In(XElement domain, string source) =>
+        domain.Element("metadata")?.Element(Ns + "config") is { } config ? new PassthroughConfig(config, source) : null;
+
     /// <summary>Host PCI functions our hook binds for this domain: every PCI hostdev plus the extra devices.</summary>
-    public IReadOnlyList<PciAddress> BoundBy(DomainDocument domain) =>
-        [.. domain.PciHostdevs.Select(h => h.Source).Concat(ExtraDevices).Distinct()];
+    public IReadOnlyList<PciAddress> BoundBy(IEnumerable<PciHostdev> hostdevs) =>
+        [.. hostdevs.Select(h => h.Source).Concat(ExtraDevices).Distinct()];
+
+    /// <summary>Adds &lt;passthrough:config mode&gt; to the domain's metadata (created in libvirt's order when missing).</summary>
+    internal static PassthroughConfig Add(DomainDocument domain, PassthroughMode mode)
+    {
+        var metadata = domain.EnsureTop("metadata");
+        var element = XmlLayout.Insert(metadata, new XElement(
+            Ns + "config",
+            new XAttribute(XNamespace.Xmlns + "passthrough", NamespaceUri),
+            new XAttribute("mode", mode.Name())));
+        return new PassthroughConfig(element, domain.Source);
+    }
+
+    private string At(XElement element) =>
+        $"{_source}:{DomainDocument.LineOf(element)?.ToString(CultureInfo.InvariantCulture) ?? "?"}: ";
 }

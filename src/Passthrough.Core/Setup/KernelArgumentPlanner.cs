@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Passthrough.Boot;
+using Passthrough.Domain;
 using Passthrough.Host;
 using Passthrough.Pci;
 

@@ -1,21 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using Passthrough.Boot;
+using Passthrough.Domain;
 
 namespace Passthrough.Setup;
-
-/// <summary>How the VM gets its GPU (the per-VM contract's mode).</summary>
-public enum PassthroughMode
-{
-    /// <summary>vfio-pci claims the GPU at boot; the host never drives it.</summary>
-    Static,
-
-    /// <summary>The hook rebinds the GPU around each VM run; the host may use it in between.</summary>
-    Dynamic,
-
-    /// <summary>The host's only GPU: the hook stops the desktop, hands the GPU over and takes it back.</summary>
-    SingleGpu,
-}
 
 /// <summary>One file the plan writes: its content before (null when it does not exist yet) and after.</summary>
 public sealed record FileEdit(string Path, string? Before, string After, string Reason)

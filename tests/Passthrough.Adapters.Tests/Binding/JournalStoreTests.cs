@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using NUnit.Framework;
 using Passthrough.Binding;
+using Passthrough.Domain;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Binding;

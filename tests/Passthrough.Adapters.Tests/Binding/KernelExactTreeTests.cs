@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Passthrough.Binding;
+using Passthrough.Domain;
 using Passthrough.Processes;
 using Passthrough.Sysfs;
 using Passthrough.Testing;

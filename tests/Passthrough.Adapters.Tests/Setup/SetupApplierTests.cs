@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Processes;
 using Passthrough.Setup;

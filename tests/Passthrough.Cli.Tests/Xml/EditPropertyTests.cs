@@ -67,7 +67,7 @@ public class EditPropertyTests
             Ioapic = ioapic,
             Smm = smm,
             MemballoonNone = balloon,
-            PassthroughMode = PassthroughConfig.ParseMode(mode),
+            PassthroughMode = PassthroughModes.ParseOrNull(mode),
             PassthroughOff = mode == "off",
         }
         select new Edit($"set {settings}", d => DomainEdits.Set(d, settings));

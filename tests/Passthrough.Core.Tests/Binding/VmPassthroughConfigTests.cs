@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Passthrough.Binding;
+using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
 

@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using Passthrough.Boot;
+using Passthrough.Domain;
 using Passthrough.Host;
 using Passthrough.Setup;
 

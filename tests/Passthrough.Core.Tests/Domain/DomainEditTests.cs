@@ -142,9 +142,9 @@ public class DomainEditTests
         var config = domain.PassthroughConfig!;
 
         Assert.That(config.Mode, Is.EqualTo(PassthroughMode.SingleGpu));
-        Assert.That(config.DisplayManager, Is.EqualTo("sddm.service"));
+        Assert.That(config.DisplayManagerUnit, Is.EqualTo("sddm.service"));
         Assert.That(config.Modules, Is.EqualTo(new[] { "amdgpu" }));
-        Assert.That(config.Timeouts["unit-stop"], Is.EqualTo(30));
+        Assert.That(config.Timeout("unit-stop"), Is.EqualTo(TimeSpan.FromSeconds(30)));
     }
 
     [Test]

@@ -1,6 +1,8 @@
-namespace Passthrough.Binding;
+using Passthrough.Errors;
 
-/// <summary>How the hook treats a VM's devices (the mode attribute of &lt;passthrough:config&gt;).</summary>
+namespace Passthrough.Domain;
+
+/// <summary>How our hook treats a VM's devices (the mode attribute of &lt;passthrough:config&gt;).</summary>
 public enum PassthroughMode
 {
     /// <summary>Devices are bound to vfio-pci at boot; the hook only verifies.</summary>
@@ -13,6 +15,7 @@ public enum PassthroughMode
     SingleGpu,
 }
 
+/// <summary>The one spelling of a mode, as the XML, the options and the JSON write it.</summary>
 public static class PassthroughModes
 {
     public static string Name(this PassthroughMode mode) => mode switch
@@ -32,4 +35,13 @@ public static class PassthroughModes
             default: mode = default; return false;
         }
     }
+
+    /// <summary>The mode, or null when <paramref name="text"/> is null or not a mode.</summary>
+    public static PassthroughMode? ParseOrNull(string? text) => TryParse(text, out var mode) ? mode : null;
+
+    /// <summary>The mode of an option such as --mode; anything else is an input error naming <paramref name="what"/>.</summary>
+    public static PassthroughMode Parse(string text, string what) =>
+        TryParse(text, out var mode)
+            ? mode
+            : throw PassthroughException.Input($"{what} {text}: not a mode.", "Use static, dynamic or single-gpu.");
 }

@@ -1,0 +1,70 @@
+using System.Globalization;
+using Passthrough.Errors;
+using Passthrough.Pci;
+
+namespace Passthrough.Domain;
+
+/// <summary>A GPU to attach: the host slot and which of its functions.</summary>
+public sealed record GpuAttachment(PciSlot Slot, IReadOnlyList<int> Functions)
+{
+    /// <summary>ROM file for function 0 (`&lt;rom file&gt;`); null leaves the ROM as is.</summary>
+    public string? RomFile { get; init; }
+
+    /// <summary>`&lt;rom bar&gt;`; null leaves it as is.</summary>
+    public bool? RomBar { get; init; }
+
+    /// <summary>`managed`; null: keep an existing hostdev's value, new ones get 'no' when our hook binds them, else 'yes'.</summary>
+    public bool? Managed { get; init; }
+
+    public GpuAttachment WithRom(string? file, bool? bar) => this with { RomFile = file, RomBar = bar };
+
+    public GpuAttachment WithManaged(bool? managed) => this with { Managed = managed };
+}
+
+/// <summary>CPU topology (formatdomain.html#cpu-model-and-topology).</summary>
+public readonly record struct CpuTopology(int Sockets, int Cores, int Threads)
+{
+    public int Vcpus => Sockets * Cores * Threads;
+
+    public static CpuTopology Parse(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length == 3
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var s)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var c)
+            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var t)
+            && s > 0 && c > 0 && t > 0)
+        {
+            return new CpuTopology(s, c, t);
+        }
+
+        throw PassthroughException.Input($"--cpu-topology {text}: expected SOCKETS,CORES,THREADS such as 1,6,2.", "Give three positive numbers separated by commas.");
+    }
+}
+
+/// <summary>What `xml set` changes; null members are left alone.</summary>
+public sealed record DomainSettings
+{
+    /// <summary>Hyper-V vendor_id value (at most 12 characters), or "off" to remove it.</summary>
+    public string? HypervVendorId { get; init; }
+
+    public bool? KvmHidden { get; init; }
+
+    public bool? Topoext { get; init; }
+
+    public CpuTopology? Topology { get; init; }
+
+    /// <summary>"qemu" or "kvm".</summary>
+    public string? Ioapic { get; init; }
+
+    public bool? Smm { get; init; }
+
+    public bool MemballoonNone { get; init; }
+
+    /// <summary>Our hook's mode; <see cref="PassthroughOff"/> removes the config.</summary>
+    public PassthroughMode? PassthroughMode { get; init; }
+
+    public bool PassthroughOff { get; init; }
+
+    public bool IsEmpty => this == new DomainSettings();
+}

@@ -1,0 +1,89 @@
+using System.Xml.Linq;
+using Passthrough.Errors;
+using Passthrough.Pci;
+
+namespace Passthrough.Domain;
+
+/// <summary>GPU hostdev edits: `xml add-gpu` and `xml remove-gpu`.</summary>
+public static partial class DomainEdits
+{
+    /// <summary>libvirt's device order after &lt;hostdev&gt; (virDomainDefFormat): a new hostdev goes before these.</summary>
+    private static readonly string[] AfterHostdev = ["redirdev", "redirfilter", "hub", "watchdog", "memballoon", "rng", "panic", "shmem", "memory", "iommu", "vsock", "crypto"];
+
+    /// <summary>
+    /// Adds (or brings up to date) one hostdev per function of a GPU, all on one guest bus and slot
+    /// with the host's function numbers and multifunction='on' on function 0. On q35 that slot is
+    /// a free pcie-root-port (one is added when none is free).
+    /// </summary>
+    public static void AddGpu(DomainDocument domain, GpuAttachment gpu)
+    {
+        if (gpu.Functions.Count == 0)
+        {
+            throw PassthroughException.Input($"No functions to attach for {gpu.Slot}.", "Give --functions 0,1 or leave it out to take them from the host.");
+        }
+
+        var functions = gpu.Functions.Distinct().Order().ToList();
+        var devices = EnsureDevices(domain);
+        var existing = domain.PciHostdevs.Where(h => h.Source.Slot == gpu.Slot).ToList();
+
+        // Reuse the guest slot the card already has when all its functions agree on one.
+        var guestSlots = existing.Where(h => h.Guest is not null).Select(h => (h.Guest!.Value.Domain, h.Guest.Value.Bus, h.Guest.Value.Slot)).Distinct().ToList();
+        (int Domain, int Bus, int Slot) target;
+        if (guestSlots.Count == 1 && existing.All(h => h.Guest is not null))
+        {
+            target = guestSlots[0];
+        }
+        else
+        {
+            var ignore = existing.Select(h => h.Element).ToHashSet();
+            target = domain.IsQ35 ? (0, GuestSlots.FreeRootPort(domain, ignore), 0) : (0, 0, GuestSlots.FreeSlotOnRootBus(domain, ignore));
+        }
+
+        var hookBinds = domain.PassthroughConfig is not null;
+        var multi = functions.Count > 1 || existing.Any(h => !functions.Contains(h.Source.Function));
+        foreach (var function in functions)
+        {
+            var source = gpu.Slot.Function(function);
+            var hostdev = existing.FirstOrDefault(h => h.Source == source);
+            if (hostdev is null)
+            {
+                var element = PciHostdev.Create(source, gpu.Managed ?? !hookBinds);
+                var anchor = devices.Elements("hostdev").LastOrDefault();
+                var before = anchor is null ? devices.Elements().FirstOrDefault(e => AfterHostdev.Contains(e.Name.LocalName)) : null;
+                XmlLayout.Insert(devices, element, after: anchor, before: before);
+                hostdev = PciHostdev.From(element, domain.Source)!;
+            }
+            else if (gpu.Managed is bool managed)
+            {
+                hostdev.Managed = managed;
+            }
+
+            if (function == functions[0])
+            {
+                if (gpu.RomBar is bool bar)
+                {
+                    hostdev.RomBar = bar;
+                }
+
+                if (gpu.RomFile is not null)
+                {
+                    hostdev.RomFile = gpu.RomFile;
+                }
+            }
+
+            hostdev.Guest = new GuestPciAddress(target.Domain, target.Bus, target.Slot, function, multi && function == functions[0]);
+        }
+    }
+
+    /// <summary>Removes every hostdev whose source is a function of the slot.</summary>
+    public static int RemoveGpu(DomainDocument domain, PciSlot slot)
+    {
+        var victims = domain.PciHostdevs.Where(h => h.Source.Slot == slot).ToList();
+        foreach (var h in victims)
+        {
+            XmlLayout.Remove(h.Element);
+        }
+
+        return victims.Count;
+    }
+}
