@@ -1,10 +1,9 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using Passthrough.Boot;
 using Passthrough.Diagnostics;
 using Passthrough.Host;
 using Passthrough.Logs;
+using Passthrough.Native;
 using Passthrough.Pci;
 using Passthrough.Processes;
 using Passthrough.Setup;
@@ -17,7 +16,7 @@ namespace Passthrough.Diagnostics;
 /// configs, /proc/iomem, open device nodes, libvirt settings, hooks and SELinux. Nothing here
 /// throws for a missing or unreadable file: the evidence is null (unknown) or empty.
 /// </summary>
-public sealed partial class HostEvidenceCollector
+public sealed class HostEvidenceCollector
 {
     /// <summary>SELinux booleans that decide what QEMU and libvirt may touch for device assignment.</summary>
     private static readonly string[] VirtBooleans = ["virt_use_sysfs", "virt_use_execmem", "virt_use_rawip", "virt_use_usb"];
@@ -138,7 +137,7 @@ public sealed partial class HostEvidenceCollector
             }
 
             var mode = File.GetUnixFileMode(path);
-            hooks.Add(new HookFile(hostPath, (mode & UnixFileMode.UserExecute) != 0, SelinuxLabel(path)));
+            hooks.Add(new HookFile(hostPath, (mode & UnixFileMode.UserExecute) != 0, LibC.ReadXattr(path, "security.selinux", followSymlink: false)));
         }
 
         return hooks;
@@ -160,7 +159,7 @@ public sealed partial class HostEvidenceCollector
             .Find(node => node.StartsWith("/dev/dri/", StringComparison.Ordinal) || node.StartsWith("/dev/nvidia", StringComparison.Ordinal) || node.StartsWith("/dev/snd/", StringComparison.Ordinal))
             .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node, DeviceOf(h.Node)))
             .ToList();
-        var seesAll = !_root.IsLiveSystem || GetEuid() == 0;
+        var seesAll = !_root.IsLiveSystem || Environment.IsPrivilegedProcess;
         return (seesAll ? holders : null, scanner.Commands());
     }
 
@@ -193,17 +192,4 @@ public sealed partial class HostEvidenceCollector
         var digits = new string([.. name[(c + 1)..].TakeWhile(char.IsAsciiDigit)]);
         return int.TryParse(digits, out var n) ? n : null;
     }
-
-    private static string? SelinuxLabel(string path)
-    {
-        var buffer = new byte[256];
-        var n = LGetXattr(path, "security.selinux", buffer, buffer.Length);
-        return n > 0 ? Encoding.UTF8.GetString(buffer, 0, (int)n).TrimEnd('\0') : null;
-    }
-
-    [LibraryImport("libc", EntryPoint = "lgetxattr", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint LGetXattr(string path, string name, byte[] value, nint size);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEuid();
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text;
+using Passthrough.Native;
 
 namespace Passthrough.Hooks;
 
@@ -19,7 +18,7 @@ public sealed record SelinuxLabel(string Path, string? Context, bool LooksRight)
 /// libvirt's virHookInitialize): virtqemud with the modular daemons (Fedora >= 35 default), libvirtd
 /// otherwise. Also when it started, from /proc, and the SELinux labels that let it run our hook.
 /// </summary>
-public sealed partial class LibvirtDaemonProbe
+public sealed class LibvirtDaemonProbe
 {
     private static readonly string[] UnitDirectories = ["/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 
@@ -112,7 +111,7 @@ public sealed partial class LibvirtDaemonProbe
     public SelinuxLabel LabelOf(string hostPath)
     {
         var path = _root.Path(hostPath);
-        var context = ReadXattr(path, "security.selinux");
+        var context = LibC.ReadXattr(path, "security.selinux", followSymlink: true);
 
         // Fedora's policy labels the hooks as virt types (restorecon sets them); a hook copied from a
         // home directory keeps user_home_t/admin_home_t and libvirt is denied running it.
@@ -149,25 +148,4 @@ public sealed partial class LibvirtDaemonProbe
             .Any(d => File.Exists(Path.Join(d, unit)) || new FileInfo(Path.Join(d, unit)).LinkTarget is not null);
 
     private bool HasUnitFile(string unit) => UnitDirectories.Any(d => File.Exists(_root.Path(d + "/" + unit)));
-
-    private static unsafe string? ReadXattr(string path, string name)
-    {
-        var buffer = new byte[1024];
-        fixed (byte* p = buffer)
-        {
-            var length = Native.getxattr(path, name, p, (nuint)buffer.Length);
-            if (length <= 0)
-            {
-                return null;
-            }
-
-            return Encoding.UTF8.GetString(buffer, 0, (int)length).TrimEnd('\0');
-        }
-    }
-
-    private static partial class Native
-    {
-        [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-        public static unsafe partial nint getxattr(string path, string name, byte* value, nuint size);
-    }
 }

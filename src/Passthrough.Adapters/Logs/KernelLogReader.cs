@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Passthrough.Diagnostics;
+using Passthrough.Native;
 
 namespace Passthrough.Logs;
 
@@ -13,16 +13,8 @@ public sealed record KernelLogResult(KernelLog? Log, string? Problem, string Sou
 /// opened O_NONBLOCK and read record by record until EAGAIN, so the reader never waits for new
 /// messages (Documentation/ABI/testing/dev-kmsg).
 /// </summary>
-public sealed partial class KernelLogReader
+public sealed class KernelLogReader
 {
-    private const int ONonBlock = 0x800;
-    private const int OCloExec = 0x80000;
-    private const int EAgain = 11;
-    private const int EPipe = 32;
-    private const int EIntr = 4;
-    private const int EAcces = 13;
-    private const int EPerm = 1;
-    private const int ENoEnt = 2;
     private const int MaxBytes = 32 << 20;
 
     private readonly HostRoot _root;
@@ -42,7 +34,7 @@ public sealed partial class KernelLogReader
         }
 
         var saved = _root.Path("/var/log/dmesg");
-        if (errno == ENoEnt && File.Exists(saved))
+        if (errno == LibC.ENoEnt && File.Exists(saved))
         {
             var (savedText, _) = ReadNonBlocking(saved);
             if (savedText is not null)
@@ -53,9 +45,9 @@ public sealed partial class KernelLogReader
 
         var problem = errno switch
         {
-            EAcces or EPerm => $"{kmsg} is not readable (permission denied: reading the kernel log needs root when kernel.dmesg_restrict is 1)",
-            ENoEnt => $"{kmsg} does not exist",
-            _ => $"{kmsg} could not be read ({Marshal.GetPInvokeErrorMessage(errno)})",
+            LibC.EAcces or LibC.EPerm => $"{kmsg} is not readable (permission denied: reading the kernel log needs root when kernel.dmesg_restrict is 1)",
+            LibC.ENoEnt => $"{kmsg} does not exist",
+            _ => $"{kmsg} could not be read ({LibC.Describe(errno)})",
         };
         return new KernelLogResult(null, problem, "/dev/kmsg");
     }
@@ -63,10 +55,10 @@ public sealed partial class KernelLogReader
     /// <summary>Reads a file or /dev/kmsg to its end without blocking; (null, errno) when it cannot be opened.</summary>
     private static (string? Text, int Errno) ReadNonBlocking(string path)
     {
-        var fd = Open(path, ONonBlock | OCloExec);
+        var fd = LibC.Open(path, LibC.ORdOnly | LibC.ONonBlock);
         if (fd < 0)
         {
-            return (null, Marshal.GetLastPInvokeError());
+            return (null, LibC.Errno);
         }
 
         try
@@ -75,18 +67,11 @@ public sealed partial class KernelLogReader
             var buffer = new byte[16384];
             while (output.Length < MaxBytes)
             {
-                nint n;
-                unsafe
-                {
-                    fixed (byte* p = buffer)
-                    {
-                        n = ReadFd(fd, p, buffer.Length);
-                    }
-                }
+                var n = LibC.Read(fd, buffer);
 
                 if (n > 0)
                 {
-                    output.Write(buffer, 0, (int)n);
+                    output.Write(buffer, 0, n);
                     continue;
                 }
 
@@ -95,14 +80,14 @@ public sealed partial class KernelLogReader
                     break;
                 }
 
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno is EPipe or EIntr)
+                var errno = LibC.Errno;
+                if (errno == LibC.EPipe)
                 {
                     // EPIPE: the ring buffer overwrote records we had not read yet; go on with the next one.
                     continue;
                 }
 
-                if (errno == EAgain)
+                if (errno == LibC.EAgain)
                 {
                     break;
                 }
@@ -114,16 +99,7 @@ public sealed partial class KernelLogReader
         }
         finally
         {
-            _ = Close(fd);
+            LibC.Close(fd);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint ReadFd(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
+using Passthrough.Native;
 
 namespace Passthrough.Sysfs;
 
@@ -10,19 +10,14 @@ namespace Passthrough.Sysfs;
 /// </summary>
 /// <remarks>
 /// `list` reads about 15 files for each of hundreds of functions, so this goes straight to
-/// open/read/close/readlink: no FileStream, no exception for the many files a function lacks
+/// open/read/close/readlink (<see cref="LibC"/>): no FileStream, no exception for the many files a function lacks
 /// (sriov_*, boot_vga, rom), and no extra stat before each open. That took a 256-function host
 /// from about 19,000 system calls per read to about 9,000.
 /// </remarks>
-internal static partial class SysfsFiles
+internal static class SysfsFiles
 {
     /// <summary>One sysfs attribute is at most a page (Documentation/filesystems/sysfs.rst).</summary>
     private const int AttributeSize = 4096;
-
-    private const int OReadOnly = 0;
-    private const int OCloexec = 0x80000;
-    private const int FOk = 0;
-    private const int Eintr = 4;
 
     /// <summary>A whole file (procfs files may be longer than a page and arrive in several reads).</summary>
     public static string? ReadText(string path)
@@ -80,22 +75,22 @@ internal static partial class SysfsFiles
     }
 
     /// <summary>Whether the path exists (any type; a dangling symlink does not).</summary>
-    public static bool Exists(string path) => Access(path, FOk) == 0;
+    public static bool Exists(string path) => LibC.Exists(path);
 
     /// <summary>A symlink's target as stored ("/dev/dri/card0", "../../../bus/pci/drivers/amdgpu"), or null.</summary>
-    public static string? LinkTarget(string path) => ReadLink(path);
+    public static string? LinkTarget(string path) => LibC.ReadLink(path);
 
     /// <summary>The last path component of a symlink's target ("driver" -> "amdgpu"), or null.</summary>
     public static string? LinkTargetName(string path)
     {
-        var target = ReadLink(path);
+        var target = LibC.ReadLink(path);
         return target is null ? null : Path.GetFileName(target.TrimEnd('/'));
     }
 
     /// <summary>Resolves a relative symlink lexically, staying inside the tree it was found in.</summary>
     public static string? ResolveLink(string path)
     {
-        var target = ReadLink(path);
+        var target = LibC.ReadLink(path);
         if (target is null)
         {
             return null;
@@ -148,7 +143,7 @@ internal static partial class SysfsFiles
     /// </summary>
     private static int ReadAttribute(string path, Span<byte> buffer)
     {
-        var fd = OpenRead(path);
+        var fd = LibC.Open(path, LibC.ORdOnly);
         if (fd < 0)
         {
             return -1;
@@ -156,11 +151,11 @@ internal static partial class SysfsFiles
 
         try
         {
-            return Read(fd, buffer);
+            return LibC.Read(fd, buffer);
         }
         finally
         {
-            _ = Close(fd);
+            LibC.Close(fd);
         }
     }
 
@@ -169,7 +164,7 @@ internal static partial class SysfsFiles
     private static byte[]? ReadUpTo(string path, int initial, int max, out int length)
     {
         length = 0;
-        var fd = OpenRead(path);
+        var fd = LibC.Open(path, LibC.ORdOnly);
         if (fd < 0)
         {
             return null;
@@ -185,7 +180,7 @@ internal static partial class SysfsFiles
                     Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, max));
                 }
 
-                var read = Read(fd, buffer.AsSpan(length));
+                var read = LibC.Read(fd, buffer.AsSpan(length));
                 if (read < 0)
                 {
                     length = 0;
@@ -202,66 +197,9 @@ internal static partial class SysfsFiles
         }
         finally
         {
-            _ = Close(fd);
+            LibC.Close(fd);
         }
 
         return buffer;
     }
-
-    private static string? ReadLink(string path)
-    {
-        Span<byte> buffer = stackalloc byte[AttributeSize];
-        nint length;
-        unsafe
-        {
-            fixed (byte* p = buffer)
-            {
-                length = NativeReadLink(path, p, buffer.Length);
-            }
-        }
-
-        return length <= 0 || length >= buffer.Length ? null : Encoding.UTF8.GetString(buffer[..(int)length]);
-    }
-
-    private static int OpenRead(string path)
-    {
-        int fd;
-        do
-        {
-            fd = Open(path, OReadOnly | OCloexec);
-        }
-        while (fd < 0 && Marshal.GetLastPInvokeError() == Eintr);
-        return fd;
-    }
-
-    /// <summary>Bytes read, 0 at the end, -1 on an error (EISDIR for a directory, EIO from a device).</summary>
-    private static unsafe int Read(int fd, Span<byte> buffer)
-    {
-        fixed (byte* p = buffer)
-        {
-            while (true)
-            {
-                var read = NativeRead(fd, p, buffer.Length);
-                if (read >= 0 || Marshal.GetLastPInvokeError() != Eintr)
-                {
-                    return (int)read;
-                }
-            }
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint NativeRead(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial nint NativeReadLink(string path, byte* buffer, nint size);
-
-    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Access(string path, int mode);
 }

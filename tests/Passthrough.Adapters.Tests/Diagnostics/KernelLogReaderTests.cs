@@ -46,10 +46,8 @@ public class KernelLogReaderTests
     [Test]
     public void Reading_the_live_dev_kmsg_returns_without_waiting_for_new_messages()
     {
-        if (!File.Exists("/dev/kmsg"))
-        {
-            Assert.Ignore("no /dev/kmsg on this machine");
-        }
+        // Containers get /dev/kmsg too (CI's has it), so its absence fails in CI.
+        RealPart.Require(File.Exists("/dev/kmsg"), "no /dev/kmsg on this machine", "run the tests on a Linux host or a container that has /dev/kmsg");
 
         // /dev/kmsg blocks a plain reader at the end of the buffer; the reader must stop at EAGAIN.
         var read = Task.Run(() => new KernelLogReader(HostRoot.Live).Read());

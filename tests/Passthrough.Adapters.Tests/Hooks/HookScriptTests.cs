@@ -7,7 +7,8 @@ using Passthrough.Testing;
 namespace Passthrough.Tests.Hooks;
 
 /// <summary>The installed script, run by /bin/sh the way libvirt runs it, in front of a recording binary.</summary>
-public class HookScriptTests
+[NonParallelizable]
+public class HookScriptTests : MachineChangingFixture
 {
     private const string OurDomain = """
         <domain type='qemu'>
@@ -26,6 +27,9 @@ public class HookScriptTests
         """;
 
     private TempDirectory _dir = null!;
+
+    // The hostile names try to create this fixed file; the test deletes it first.
+    protected override string Changes => "/tmp/pwned-by-hook";
     private string _hook = null!;
 
     [SetUp]

@@ -24,7 +24,7 @@ public sealed class SetupApplierTests
     }
 
     [Test]
-    public async Task I_see_grubby_then_dracut_run_and_the_binding_unit_enabled_over_systemd()
+    public async Task I_see_grubby_then_dracut_issued_and_systemd_asked_to_enable_the_binding_unit()
     {
         using var temp = new TempDirectory();
         var root = SetupFixtures.Create("fedora-bls", temp);

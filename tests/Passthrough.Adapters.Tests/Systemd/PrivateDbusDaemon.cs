@@ -32,10 +32,7 @@ internal sealed class PrivateDbusDaemon : IDisposable
               </policy>
             </busconfig>
             """);
-        if (!File.Exists("/usr/bin/dbus-daemon"))
-        {
-            Assert.Ignore("dbus-daemon is not installed (apt-get install -y dbus).");
-        }
+        RealPart.RequireProgram("/usr/bin/dbus-daemon", "dbus");
 
         var info = new ProcessStartInfo("/usr/bin/dbus-daemon")
         {

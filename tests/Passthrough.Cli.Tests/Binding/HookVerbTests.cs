@@ -134,7 +134,7 @@ public class HookVerbTests
     }
 
     [Test]
-    public async Task I_can_give_my_only_gpu_to_a_vm_and_the_display_manager_is_stopped_and_started_over_systemd()
+    public async Task I_can_give_my_only_gpu_to_a_vm_and_systemd_is_asked_to_stop_and_start_the_display_manager()
     {
         using var host = new SimulatedHost().AmdGpu().VtConsole(1, "(M) frame buffer device", bound: true);
         var before = host.Snapshot();

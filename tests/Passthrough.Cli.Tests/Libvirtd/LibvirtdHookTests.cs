@@ -13,7 +13,13 @@ namespace Passthrough.Tests.Libvirtd;
 /// </summary>
 [Category("libvirtd")]
 [NonParallelizable]
-public class LibvirtdHookTests
+// Real libvirtd restarts and VM starts take seconds each (more on a loaded CI machine): a larger
+// limit than the 60 s default in tests/test.runsettings. [Timeout] is marked obsolete because .NET
+// cannot abort the thread; NUnit still fails the test at the limit and goes on, which is all we ask.
+#pragma warning disable CS0618
+[Timeout(300_000)]
+#pragma warning restore CS0618
+public class LibvirtdHookTests : MachineChangingFixture
 {
     private const string Plain = "pt-test plain $(touch pwned) 'q' ünï";
     private const string Ours = "pt-test ours \"dq\" `touch pwned` 虚拟机";
@@ -21,6 +27,8 @@ public class LibvirtdHookTests
 
     private TempDirectory _calls = null!;
     private bool _installed;
+
+    protected override string Changes => "/etc/libvirt/hooks and the running libvirtd";
 
     [OneTimeSetUp]
     public async Task InstallHookIntoRealLibvirtd()

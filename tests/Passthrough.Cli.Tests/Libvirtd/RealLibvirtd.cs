@@ -1,13 +1,15 @@
 using System.Globalization;
 using NUnit.Framework;
 using Passthrough.Processes;
+using Passthrough.Testing;
 
 namespace Passthrough.Tests.Libvirtd;
 
 /// <summary>
 /// The machine's real libvirtd (Debian's libvirt-daemon + QEMU), prepared the way CI's throwaway
 /// machine needs it: the users libvirt runs QEMU as, its run and log directories, virtlogd, then
-/// libvirtd. Tests need root; without it, or without the packages, they are ignored with the reason.
+/// libvirtd. Tests need root; without it, or without the packages, they are ignored with the reason
+/// (and fail in CI: <see cref="RealPart"/>).
 /// </summary>
 internal static class RealLibvirtd
 {
@@ -15,21 +17,15 @@ internal static class RealLibvirtd
 
     private static readonly ProcessRunner Runner = ProcessRunner.Instance;
 
-    /// <summary>Makes sure libvirtd runs (starting virtlogd first), or ignores the test saying why.</summary>
+    /// <summary>Makes sure libvirtd runs (starting virtlogd first), or ignores the test saying why (fails it in CI).</summary>
     public static async Task EnsureRunningAsync()
     {
         foreach (var program in new[] { "/usr/sbin/libvirtd", "/usr/sbin/virtlogd", "/usr/bin/virsh", "/usr/bin/qemu-system-x86_64" })
         {
-            if (!File.Exists(program))
-            {
-                Assert.Ignore($"{program} is missing: install libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients, qemu-system-x86 (.ci/run does).");
-            }
+            RealPart.Require(File.Exists(program), $"{program} is not installed", "apt-get install -y libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 (tests/install-deps does)");
         }
 
-        if (Environment.UserName != "root")
-        {
-            Assert.Ignore("a real libvirtd needs root (CI runs these tests as root).");
-        }
+        RealPart.RequireRoot("a real libvirtd");
 
         // Debian's libvirt runs QEMU as libvirt-qemu:libvirt-qemu and swtpm as swtpm: a minimal image lacks them.
         await Run("sh", "-c", "getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu");
@@ -88,7 +84,7 @@ internal static class RealLibvirtd
         }
 
         var log = File.Exists("/var/log/libvirt/libvirtd.log") ? string.Join('\n', File.ReadLines("/var/log/libvirt/libvirtd.log").TakeLast(5)) : "(no log)";
-        Assert.Ignore("libvirtd did not answer within 15 s; its log ends with:\n" + log);
+        RealPart.Missing("libvirtd did not answer within 15 s; its log ends with:\n" + log, "read /var/log/libvirt/libvirtd.log");
     }
 
     private static async Task Run(string program, params string[] arguments)
@@ -96,7 +92,7 @@ internal static class RealLibvirtd
         var result = await Runner.RunAsync(program, arguments);
         if (!result.Succeeded)
         {
-            Assert.Ignore($"cannot prepare libvirtd: `{result.Command}` failed: {result.Stderr.Trim()}");
+            RealPart.Missing($"cannot prepare libvirtd: `{result.Command}` failed: {result.Stderr.Trim()}", "fix what it says (the tests need root)");
         }
     }
 

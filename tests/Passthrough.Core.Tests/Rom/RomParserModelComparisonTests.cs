@@ -8,14 +8,16 @@ using Passthrough.Testing;
 namespace Passthrough.Tests.Rom;
 
 /// <summary>
-/// Cross-check against awilliam/rom-parser, the tool the Proxmox wiki and the Arch wiki tell users
-/// to run. <see cref="RomParserBehaviour"/> is a model of what its rom-parser.c prints, written from
-/// reading that source: scan from offset 0 in 512-byte steps for 0x55AA, print the PCIR fields,
+/// Our ROM parser compared with a MODEL of awilliam/rom-parser (the tool the Proxmox wiki and the
+/// Arch wiki tell users to run), not with the tool itself: no distribution packages it, so
+/// <see cref="RomParserBehaviour"/> models what its rom-parser.c prints, written from reading that
+/// source: scan from offset 0 in 512-byte steps for 0x55AA, print the PCIR fields,
 /// step another 512 bytes after every image that is not marked last, and give up with
 /// "Error, ran off the end" at the end of the file. We must print the same facts where it is right,
-/// and find the images it cannot (a header before the first image, not 512-aligned).
+/// and find the images it cannot (a header before the first image, not 512-aligned). The model itself
+/// is checked against the one transcript of the real tool we have (the wiki's).
 /// </summary>
-public class RomParserCrossCheckTests
+public class RomParserModelComparisonTests
 {
     /// <summary>The image the Proxmox wiki (seed 002) shows rom-parser's output for.</summary>
     private static byte[] WikiExample() => new RomImageBuilder()
@@ -55,7 +57,7 @@ public class RomParserCrossCheckTests
     }
 
     [TestCaseSource(nameof(RomsBothRead))]
-    public void We_report_the_same_images_as_rom_parser(byte[] bytes)
+    public void We_report_the_same_images_as_the_rom_parser_model(byte[] bytes)
     {
         var ours = RomParserBehaviour.Render(RomParser.Parse(bytes));
 
@@ -64,7 +66,7 @@ public class RomParserCrossCheckTests
 
     [TestCase(0x21C)]
     [TestCase(0x400 + 0x1C)]
-    public void We_find_the_images_after_a_header_where_rom_parser_runs_off_the_end(int header)
+    public void We_find_the_images_after_a_header_where_the_rom_parser_model_runs_off_the_end(int header)
     {
         var bytes = RomImageBuilder.WithVendorHeader(header);
 
@@ -82,7 +84,7 @@ public class RomParserCrossCheckTests
     }
 
     [Test]
-    public void We_are_not_fooled_by_a_signature_at_a_512_byte_boundary_inside_an_image()
+    public void We_are_not_fooled_by_a_signature_at_a_512_byte_boundary_inside_an_image_where_the_model_is()
     {
         var bytes = RomImageBuilder.LegacyAndEfi();
         var delta = 0x55 - bytes[0x200] + 0xAA - bytes[0x201];
