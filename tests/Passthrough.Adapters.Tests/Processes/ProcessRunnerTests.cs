@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NUnit.Framework;
 using Passthrough.Errors;
+using Passthrough.Libvirt;
 using Passthrough.Processes;
 using Passthrough.Shell;
 using Passthrough.Testing;
@@ -114,6 +115,18 @@ public class ProcessRunnerTests
         var error = Assert.ThrowsAsync<PassthroughException>(() => Runner.RunAsync("passthrough-no-such-program", [], options));
 
         Assert.That(error!.Remedy, Does.Contain("(Fedora: dnf install rpm-ostree)"));
+    }
+
+    [Test]
+    public void I_am_told_which_package_brings_virsh_when_a_libvirt_call_finds_it_missing()
+    {
+        var session = new VirshSession(new MissingProgramRunnerFake("virsh"), "test:///default");
+
+        var error = Assert.ThrowsAsync<PassthroughException>(() => session.RunAsync(["list --all"]));
+
+        Assert.That(error!.Kind, Is.EqualTo(FailureKind.Environment));
+        Assert.That(error.Message, Does.StartWith("Cannot run `virsh-not-installed-"));
+        Assert.That(error.Remedy, Does.Contain("apt install libvirt-clients").And.Contain("dnf install libvirt-client"));
     }
 
     [Test]
