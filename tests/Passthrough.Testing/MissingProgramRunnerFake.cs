@@ -18,7 +18,10 @@ public sealed class MissingProgramRunnerFake(string missing) : IProcessRunner
             return ProcessRunner.Instance.RunAsync(program, arguments, options, cancellationToken);
         }
 
+        // The package hint stays the real program's, as on a host without it.
         Tried.Add(string.Join(' ', arguments.Prepend(program)));
+        options ??= new ProcessOptions();
+        options = options with { Package = options.Package ?? PackageHint.For(program) };
         return ProcessRunner.Instance.RunAsync($"{missing}-not-installed-{Guid.NewGuid():N}", arguments, options, cancellationToken);
     }
 }

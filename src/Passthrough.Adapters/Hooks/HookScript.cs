@@ -1,5 +1,6 @@
 using System.Text;
 using Passthrough.Errors;
+using Passthrough.Shell;
 
 namespace Passthrough.Hooks;
 
@@ -35,7 +36,7 @@ public static class HookScript
             throw PassthroughException.Input($"--binary: a path with a newline cannot be used: {binary.ReplaceLineEndings(" ")}");
         }
 
-        return Template.Replace(Placeholder, ShellQuote(binary), StringComparison.Ordinal);
+        return Template.Replace(Placeholder, ShellWords.Quote(binary), StringComparison.Ordinal);
     }
 
     /// <summary>True when the text is a script we installed (any format version).</summary>
@@ -48,38 +49,11 @@ public static class HookScript
         {
             if (line.StartsWith(BinaryLinePrefix, StringComparison.Ordinal))
             {
-                return ShellUnquote(line[BinaryLinePrefix.Length..]);
+                return ShellWords.Unquote(line[BinaryLinePrefix.Length..]);
             }
         }
 
         return null;
-    }
-
-    /// <summary>POSIX single quotes: nothing inside is special except the quote itself.</summary>
-    public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-
-    private static string ShellUnquote(string quoted)
-    {
-        var builder = new StringBuilder();
-        var inQuotes = false;
-        for (var i = 0; i < quoted.Length; i++)
-        {
-            var c = quoted[i];
-            if (c == '\'')
-            {
-                inQuotes = !inQuotes;
-            }
-            else if (c == '\\' && !inQuotes && i + 1 < quoted.Length)
-            {
-                builder.Append(quoted[++i]);
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
     }
 
     private static string LoadTemplate()

@@ -1,6 +1,7 @@
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Processes;
+using Passthrough.Shell;
 
 namespace Passthrough.Libvirt;
 
@@ -36,7 +37,7 @@ public sealed class DiskImageCreator
 
     /// <summary>The command as a user would type it.</summary>
     public static string CommandLine(string path, string format, DiskSize size) =>
-        "qemu-img " + string.Join(' ', Arguments(path, format, size).Select(ProcessRunner.Quote));
+        ShellWords.CommandLine("qemu-img", Arguments(path, format, size));
 
     /// <summary>True when a file, a block device, a directory or a (dangling) link is at the path.</summary>
     public static bool Exists(string path) =>

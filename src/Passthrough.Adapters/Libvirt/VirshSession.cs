@@ -2,6 +2,7 @@ using System.Text;
 using Passthrough.Errors;
 using Passthrough.Files;
 using Passthrough.Processes;
+using Passthrough.Shell;
 
 namespace Passthrough.Libvirt;
 
@@ -63,8 +64,8 @@ public sealed class VirshSession
         return (outputs, result.Stderr);
     }
 
-    /// <summary>Quotes an argument for virsh's shell (single quotes, like sh).</summary>
-    public static string Quote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    /// <summary>Quotes an argument for virsh's shell, which reads single quotes as sh does.</summary>
+    public static string Quote(string argument) => ShellWords.Quote(argument);
 }
 
 /// <summary>`--define`: save the current definition, then define the new one and read it back.</summary>

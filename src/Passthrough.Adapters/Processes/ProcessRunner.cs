@@ -1,138 +1,91 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
+using CliWrap;
 using Passthrough.Errors;
+using Passthrough.Shell;
 
 namespace Passthrough.Processes;
-
-/// <summary>What a finished (or killed) process left behind.</summary>
-public sealed record ProcessResult(string Command, int ExitCode, string Stdout, string Stderr, bool TimedOut, TimeSpan Elapsed)
-{
-    public bool Succeeded => !TimedOut && ExitCode == 0;
-
-    /// <summary>Throws the library's error, naming the command and its stderr, when it failed.</summary>
-    public ProcessResult EnsureSuccess(string? remedy = null) =>
-        Succeeded
-            ? this
-            : throw PassthroughException.Failure(
-                TimedOut
-                    ? $"`{Command}` did not finish in {Elapsed.TotalSeconds:0.#} s and was stopped."
-                    : $"`{Command}` failed with exit code {ExitCode}: {FirstLine(Stderr.Length > 0 ? Stderr : Stdout)}",
-                remedy);
-
-    private static string FirstLine(string text)
-    {
-        var trimmed = text.Trim();
-        var newline = trimmed.IndexOf('\n', StringComparison.Ordinal);
-        return newline < 0 ? trimmed : trimmed[..newline] + " ...";
-    }
-}
 
 /// <summary>Runs programs. Tests replace it with a recorder; production uses <see cref="ProcessRunner"/>.</summary>
 public interface IProcessRunner
 {
+    /// <summary>
+    /// Runs <paramref name="program"/> with <paramref name="arguments"/> and returns what it left
+    /// behind, also when it failed or hit its time limit (then it was killed). Cancelling kills it
+    /// too and throws <see cref="OperationCanceledException"/>; a program that cannot be started
+    /// is a <see cref="FailureKind.Environment"/> error naming it and its package.
+    /// </summary>
     Task<ProcessResult> RunAsync(string program, IReadOnlyList<string> arguments, ProcessOptions? options = null, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Options for one run: standard input, timeout, extra environment.</summary>
-public sealed record ProcessOptions
-{
-    public string? StandardInput { get; init; }
-
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
-
-    public IReadOnlyDictionary<string, string>? Environment { get; init; }
-
-    public ProcessOptions WithTimeout(TimeSpan timeout) => this with { Timeout = timeout };
-
-    public ProcessOptions WithInput(string input) => this with { StandardInput = input };
-}
-
 /// <summary>
-/// The one place that starts processes: an argument list (never a shell string), a timeout after
-/// which the whole process tree is killed, and captured output.
+/// The one place that starts processes, on CliWrap: an argument list (never a shell string),
+/// captured output, and a time limit or cancellation that kills the whole process tree (CliWrap
+/// kills with Process.Kill(entireProcessTree: true) and waits for the exit).
 /// </summary>
 public sealed class ProcessRunner : IProcessRunner
 {
+    private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
     public static ProcessRunner Instance { get; } = new();
 
     public async Task<ProcessResult> RunAsync(string program, IReadOnlyList<string> arguments, ProcessOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ProcessOptions();
-        var display = string.Join(' ', new[] { program }.Concat(arguments.Select(Quote)));
-        var info = new ProcessStartInfo(program)
+        var display = ShellWords.CommandLine(program, arguments);
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+
+        // Tools' messages in English and untranslated, so callers can match them (libvirt's "error:").
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal) { ["LC_ALL"] = "C" };
+        foreach (var (key, value) in options.Environment ?? new Dictionary<string, string>())
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
+            environment[key] = value;
         }
 
-        info.Environment["LC_ALL"] = "C";
-        if (options.Environment is not null)
-        {
-            foreach (var (key, value) in options.Environment)
-            {
-                info.Environment[key] = value;
-            }
-        }
+        var command = Cli.Wrap(program)
+            .WithArguments(arguments)
+            .WithEnvironmentVariables(environment)
+            .WithStandardInputPipe(options.StandardInput is null ? PipeSource.Null : PipeSource.FromString(options.StandardInput, Utf8))
+            .WithStandardOutputPipe(PipeTarget.ToStringBuilder(stdout, Utf8))
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr, Utf8))
+            .WithValidation(CommandResultValidation.None);
 
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(options.Timeout);
         var stopwatch = Stopwatch.StartNew();
-        using var process = new Process { StartInfo = info };
         try
         {
-            process.Start();
+            var result = await command.ExecuteAsync(limit.Token).ConfigureAwait(false);
+            return new ProcessResult(display, result.ExitCode, stdout.ToString(), stderr.ToString(), false, stopwatch.Elapsed);
         }
         catch (Win32Exception e)
         {
-            throw PassthroughException.Host(
-                $"Cannot run `{program}`: {e.Message}.",
-                $"Install the package that provides `{program}`, or check PATH.",
-                e);
-        }
-
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            if (options.StandardInput is not null)
-            {
-                await process.StandardInput.WriteAsync(options.StandardInput.AsMemory(), cancellationToken).ConfigureAwait(false);
-            }
-
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The program exited without reading its input; its exit code tells the story.
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Timeout);
-        var timedOut = false;
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            throw Missing(program, options, e);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            timedOut = true;
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            // Our limit, not the caller's cancellation (which propagates): the tree is dead by now and
+            // the output pipes are closed, so what it printed so far is all there is.
+            return new ProcessResult(display, ProcessResult.KilledExitCode, stdout.ToString(), stderr.ToString(), true, stopwatch.Elapsed);
         }
-
-        return new ProcessResult(display, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false), timedOut, stopwatch.Elapsed);
     }
 
     /// <summary>An argument as a POSIX shell would need it, for showing commands to users.</summary>
-    public static string Quote(string argument) =>
-        argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@".Contains(c, StringComparison.Ordinal))
-            ? argument
-            : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    public static string Quote(string argument) => ShellWords.QuoteIfNeeded(argument);
+
+    private static PassthroughException Missing(string program, ProcessOptions options, Win32Exception e)
+    {
+        // CliWrap wraps the exception of Process.Start, whose errno says why (ENOENT, EACCES); its
+        // message also names the working directory, which says nothing here.
+        var reason = Marshal.GetPInvokeErrorMessage((e.InnerException as Win32Exception ?? e).NativeErrorCode);
+        var package = options.Package ?? PackageHint.For(program);
+        var install = package is null ? "Install the package that provides it" : $"Install the package that provides it ({package.InstallCommands})";
+        return PassthroughException.Host(
+            $"Cannot run `{program}`: {reason}.",
+            Path.IsPathRooted(program) ? $"{install}, or check that {program} is an executable file." : $"{install}, or check PATH.",
+            e);
+    }
 }

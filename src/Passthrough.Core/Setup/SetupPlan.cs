@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Passthrough.Boot;
 using Passthrough.Domain;
+using Passthrough.Shell;
 
 namespace Passthrough.Setup;
 
@@ -19,12 +20,7 @@ public sealed record FileEdit(string Path, string? Before, string After, string 
 /// <summary>A program the plan runs, with its arguments as a list (never a shell string).</summary>
 public sealed record PlannedCommand(string Program, IReadOnlyList<string> Arguments, string Reason)
 {
-    public string Display => string.Join(' ', new[] { Program }.Concat(Arguments.Select(Quote)));
-
-    private static string Quote(string a) =>
-        a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@".Contains(c, StringComparison.Ordinal))
-            ? a
-            : "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    public string Display => ShellWords.CommandLine(Program, Arguments);
 }
 
 /// <summary>An argument already on the command line that the plan reports and never adds.</summary>

@@ -73,7 +73,7 @@ public sealed class SetupApplierTests
             : null);
         var applier = new SetupApplier(new HostRoot(root), runner, null, runCommands: true);
 
-        var error = Assert.ThrowsAsync<PassthroughException>(() => applier.ApplyAsync(PlanFor(root, "01:00")));
+        var error = Assert.ThrowsAsync<CommandFailedException>(() => applier.ApplyAsync(PlanFor(root, "01:00")));
         var undo = await applier.UndoAsync(null);
 
         Assert.That(error!.Message, Does.Contain("update-initramfs -u -k all").And.Contain("/boot is full"));
