@@ -37,8 +37,8 @@ public sealed record BindingJournal
 
     public required string Id { get; init; }
 
-    /// <summary>The VM name (or "bind") for messages and `restore NAME`.</summary>
-    public required string Owner { get; init; }
+    /// <summary>The VM (uuid and name) or a manual `passthrough bind`: a type, never a name to compare.</summary>
+    public required JournalOwner Owner { get; init; }
 
     public required PassthroughMode Mode { get; init; }
 
