@@ -3,6 +3,7 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Files;
 using Passthrough.Pci;
 using Passthrough.Processes;
 using Passthrough.Sysfs;
