@@ -26,7 +26,7 @@ public enum JournalKind
 public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null);
 
 /// <summary>
-/// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or slot-ADDRESS for
+/// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or bind-ADDRESS for
 /// `passthrough bind`). /run is a tmpfs: a reboot forgets it, as it forgets the bindings.
 /// </summary>
 public sealed record BindingJournal
