@@ -1,40 +1,42 @@
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Host;
 using Passthrough.Pci;
 using Passthrough.Sysfs;
 using Passthrough.Systemd;
 
 namespace Passthrough.Binding;
 
-/// <summary>What a restore did and what it could not do (restore is best effort and reports all failures).</summary>
-public sealed record RestoreReport(string Owner, IReadOnlyList<string> Failures)
+/// <summary>What a restore could not do (restore is best effort and reports all failures).</summary>
+public sealed record RestoreReport(IReadOnlyList<string> Failures)
 {
     public bool Succeeded => Failures.Count == 0;
 }
 
 /// <summary>
-/// Runs binding plans against the host: journal first, then the change; on any failure every
-/// recorded change is undone in reverse and the error names the device and step. Holds the host
-/// lock throughout so two VM starts cannot interleave.
+/// The one engine of the hook path. Under the host lock it reads the facts (inventory, and for a
+/// single-GPU swap <see cref="SwapFactsReader"/>), has the pure plans in Core turn them into steps
+/// (<see cref="BindingPlan"/>, <see cref="SingleGpuSwapPlan"/>, <see cref="RestorePlan"/>) and
+/// executes them: journal first, then the change. On any failure every recorded change is undone
+/// in reverse and the error names the device and step. The order, the fallbacks and the time
+/// limits are the plans'; this class only carries them out.
 /// </summary>
 public sealed class BindingEngine
 {
     private readonly HostRoot _root;
     private readonly IHostReader _reader;
     private readonly IDriverBinder _binder;
-    private readonly Func<ISystemdManager> _systemd;
+    private readonly Func<ISystemdManager> _systemdFactory;
 
     /// <param name="root">The directory treated as /.</param>
     /// <param name="reader">Reads the inventory after the lock is held.</param>
     /// <param name="binder">Makes the changes.</param>
-    /// <param name="systemd">Opens the systemd client; called only when a unit must be stopped or started.</param>
+    /// <param name="systemd">Opens the systemd client; called only when a unit must be looked at, stopped or started.</param>
     public BindingEngine(HostRoot root, IHostReader reader, IDriverBinder binder, Func<ISystemdManager> systemd)
     {
         _root = root;
         _reader = reader;
         _binder = binder;
-        _systemd = systemd;
+        _systemdFactory = systemd;
         Journals = new JournalStore(root);
     }
 
@@ -48,21 +50,22 @@ public sealed class BindingEngine
     public async Task PrepareAsync(VmPassthroughConfig config, CancellationToken cancellationToken = default)
     {
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
-        var owner = $"VM '{config.DomainName}'";
+        var title = $"VM '{config.DomainName}'";
         if (config.Mode == PassthroughMode.Static)
         {
-            BindingPlan.VerifyStatic(config.Devices, _reader.Read(), owner);
+            BindingPlan.VerifyStatic(config.Devices, _reader.Read(), title);
             return;
         }
 
-        await PrepareLockedAsync(config.DomainUuid, config.DomainName, config.Mode, config.Devices, config, cancellationToken).ConfigureAwait(false);
+        var owner = JournalOwner.ForVm(config.DomainUuid, config.DomainName);
+        await PrepareLockedAsync(config.DomainUuid, owner, config.Mode, config.Devices, title, config, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>`passthrough bind`: the same engine without a VM; journal id slot-ADDRESS.</summary>
+    /// <summary>`passthrough bind`: the same engine without a VM; journal id bind-ADDRESS.</summary>
     public async Task BindAsync(string id, IReadOnlyList<PciAddress> devices, CancellationToken cancellationToken = default)
     {
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
-        await PrepareLockedAsync(id, "bind", PassthroughMode.Dynamic, devices, null, cancellationToken).ConfigureAwait(false);
+        await PrepareLockedAsync(id, JournalOwner.Manual, PassthroughMode.Dynamic, devices, string.Join(", ", devices), null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>release/end and `passthrough restore`: replays a journal; no journal means nothing to do.</summary>
@@ -78,24 +81,16 @@ public sealed class BindingEngine
     {
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
         var failures = new List<string>();
+        await using var run = new Run(this, recorder: null);
         foreach (var device in devices)
         {
-            await TryAsync(failures, async () =>
-            {
-                if (_binder.DriverOf(device) is { } current)
-                {
-                    await ExecuteAsync(BindingStep.Unbind(device, current), cancellationToken).ConfigureAwait(false);
-                }
-
-                await ExecuteAsync(BindingStep.WriteOverride(device, null), cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(BindingStep.DriversProbe(device), cancellationToken).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+            await TryAsync(failures, () => run.ExecuteAllAsync(RestorePlan.ReleaseUnrecorded(Now(device)), cancellationToken)).ConfigureAwait(false);
         }
 
-        return new RestoreReport("unbind", failures);
+        return new RestoreReport(failures);
     }
 
-    private async Task PrepareLockedAsync(string id, string name, PassthroughMode mode, IReadOnlyList<PciAddress> devices, VmPassthroughConfig? config, CancellationToken cancellationToken)
+    private async Task PrepareLockedAsync(string id, JournalOwner owner, PassthroughMode mode, IReadOnlyList<PciAddress> devices, string title, VmPassthroughConfig? config, CancellationToken cancellationToken)
     {
         // A journal left by a start whose release never ran: give everything back first, so this
         // start records the host's own drivers and not vfio-pci.
@@ -105,37 +100,34 @@ public sealed class BindingEngine
             if (!report.Succeeded)
             {
                 throw PassthroughException.Failure(
-                    $"{stale.Owner} still has devices from an earlier start that could not be given back: {string.Join("; ", report.Failures)}",
-                    $"Fix that first, then run `passthrough restore {stale.Owner}`.");
+                    $"{stale.Owner.Name} still has devices from an earlier start that could not be given back: {string.Join("; ", report.Failures)}",
+                    $"Fix that first, then run `passthrough restore {stale.Owner.RestoreArgument}`.");
             }
         }
 
         var inventory = _reader.Read();
-        var owner = config is null ? string.Join(", ", devices) : $"VM '{name}'";
-        var plan = BindingPlan.Build(devices, inventory, owner);
-        var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = name, Mode = mode, Started = DateTimeOffset.UtcNow });
+        var plan = BindingPlan.Build(devices, inventory, title);
+        var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
         {
             recorder.Save();
-            if (mode == PassthroughMode.SingleGpu && config is not null)
+            await using (var run = new Run(this, recorder))
             {
-                var swap = new SingleGpuSwap(_root, _binder, _systemd, config.Timeouts);
-                await swap.PrepareAsync(config, inventory, plan, recorder, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (var step in plan.Preparation)
-            {
-                await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (var function in plan.Functions.Where(f => !f.AlreadyBound))
-            {
-                recorder.Record(new JournalEntry(JournalKind.Function, function.Address.ToString(), function.Original.Driver, function.Original.Override));
-                // The swap may have unloaded the function's driver since the plan was made: steps from now.
-                foreach (var step in BindingPlan.StepsFor(function.Address, _binder.DriverOf(function.Address)))
+                IReadOnlyList<HostStep> steps;
+                if (mode == PassthroughMode.SingleGpu && config is not null)
                 {
-                    await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+                    var functions = plan.Functions.Select(f => inventory.Find(f.Address)!).ToList();
+                    var drivers = functions.Select(f => f.Driver).OfType<string>();
+                    var facts = await new SwapFactsReader(_root).ReadAsync(run.Systemd, config.DisplayManagerUnit, drivers, cancellationToken).ConfigureAwait(false);
+                    var swap = SingleGpuSwapPlan.Build(facts, functions, config.Modules, config.Timeouts);
+                    steps = [.. swap.Steps, .. plan.Steps(f => swap.DriverAfter(f, facts))];
                 }
+                else
+                {
+                    steps = plan.Steps();
+                }
+
+                await run.ExecuteAllAsync(steps, cancellationToken).ConfigureAwait(false);
             }
 
             recorder.SetState(BindingJournal.Prepared);
@@ -148,7 +140,7 @@ public sealed class BindingEngine
                 : new PassthroughException(
                     e.Kind,
                     $"{e.Message} Putting things back failed too: {string.Join("; ", report.Failures)}",
-                    $"Run `passthrough restore {name}` from a TTY or over SSH once the cause is fixed.",
+                    $"Run `passthrough restore {owner.RestoreArgument}` from a TTY or over SSH once the cause is fixed.",
                     e);
         }
     }
@@ -158,54 +150,25 @@ public sealed class BindingEngine
         var recorder = new JournalRecorder(Journals, journal);
         recorder.SetState(BindingJournal.Restoring);
         var failures = new List<string>();
-        var entries = journal.Entries;
-        var functions = journal.FunctionStates().Reverse().ToList();
-
-        // 1. Off vfio-pci, original driver_override back.
-        foreach (var original in functions)
+        await using (var run = new Run(this, recorder: null))
         {
-            await TryAsync(failures, async () =>
+            foreach (var step in RestorePlan.ForJournal(journal, Timeouts))
             {
-                foreach (var step in RestorePlan.Release(original, Now(original.Address)))
-                {
-                    await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
-                }
-            }).ConfigureAwait(false);
+                await TryAsync(failures, () => run.ExecuteAsync(step, cancellationToken)).ConfigureAwait(false);
+            }
         }
-
-        // 2. Modules back, in reverse of the unload order (loading a driver also probes its devices).
-        foreach (var module in entries.Where(e => e.Kind == JournalKind.Module).Reverse())
-        {
-            await TryAsync(failures, () => _binder.LoadModuleAsync(module.Target, cancellationToken)).ConfigureAwait(false);
-        }
-
-        // 3. The recorded driver for each function that does not have it yet.
-        foreach (var original in functions)
-        {
-            await TryAsync(failures, async () =>
-            {
-                foreach (var step in RestorePlan.Rebind(original, Now(original.Address)))
-                {
-                    await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
-                }
-            }).ConfigureAwait(false);
-        }
-
-        // 4. Framebuffer, consoles, units; the display manager last, on a working GPU.
-        var swap = new SingleGpuSwap(_root, _binder, _systemd, Timeouts);
-        await swap.RestoreAsync(entries, failures, cancellationToken).ConfigureAwait(false);
 
         if (failures.Count == 0)
         {
             Journals.Delete(journal.Id);
         }
 
-        return new RestoreReport(journal.Owner, failures);
+        return new RestoreReport(failures);
     }
 
     private FunctionState Now(PciAddress address) => new(address, _binder.DriverOf(address), _binder.OverrideOf(address));
 
-    internal static async Task TryAsync(List<string> failures, Func<Task> action)
+    private static async Task TryAsync(List<string> failures, Func<Task> action)
     {
         try
         {
@@ -217,72 +180,186 @@ public sealed class BindingEngine
         }
     }
 
-    private async Task ExecuteAsync(BindingStep step, CancellationToken cancellationToken)
+    /// <summary>
+    /// One execution of steps: records each step's journal entry before it runs, and holds the systemd
+    /// connection (opened on first use, closed at the end).
+    /// </summary>
+    private sealed class Run(BindingEngine engine, JournalRecorder? recorder) : IAsyncDisposable
     {
-        var device = step.Device.GetValueOrDefault();
-        switch (step.Kind)
+        private ISystemdManager? _systemd;
+
+        public ISystemdManager Systemd => _systemd ??= engine._systemdFactory();
+
+        private IDriverBinder Binder => engine._binder;
+
+        public async Task ExecuteAllAsync(IEnumerable<HostStep> steps, CancellationToken cancellationToken)
         {
-            case StepKind.LoadDriver:
-                if (!_binder.IsDriverLoaded(step.Driver!))
+            foreach (var step in steps)
+            {
+                await ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public async Task ExecuteAsync(HostStep step, CancellationToken cancellationToken)
+        {
+            if (await SkipAsync(step).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            if (step.Records is { } entry)
+            {
+                if (recorder is null)
                 {
-                    await _binder.LoadModuleAsync(step.Driver!, cancellationToken).ConfigureAwait(false);
-                    if (!_binder.IsDriverLoaded(step.Driver!))
-                    {
-                        throw PassthroughException.Host(
-                            $"The {step.Driver} driver is not there after loading its module.",
-                            "Check that the kernel has VFIO (CONFIG_VFIO_PCI) and `modprobe vfio-pci` works.");
-                    }
+                    throw new InvalidOperationException($"'{step}' records a change but this run keeps no journal.");
                 }
 
-                break;
-            case StepKind.WriteOverride:
-                _binder.WriteOverride(device, step.Driver);
-                break;
-            case StepKind.Unbind:
-                _binder.Unbind(device, step.Driver!);
-                break;
-            case StepKind.Bind:
-                if (!_binder.IsDriverLoaded(step.Driver!))
-                {
-                    // The module may have come back without probing this device; drivers_probe asks again.
-                    _binder.DriversProbe(device);
+                recorder.Record(entry);
+            }
+
+            switch (step)
+            {
+                case BindingStep binding:
+                    await ExecuteBindingAsync(binding, cancellationToken).ConfigureAwait(false);
                     break;
-                }
+                case UnitStep unit:
+                    await ExecuteUnitAsync(unit, cancellationToken).ConfigureAwait(false);
+                    break;
+                case RequireFreeStep free:
+                    var holding = new DeviceHolders(engine._root).Find(free.Functions);
+                    if (holding.Count > 0)
+                    {
+                        throw PassthroughException.Failure(
+                            $"The GPU is still in use after stopping the display manager: {string.Join("; ", holding)}.",
+                            "Close or stop those programs (a user session, a compositor, a monitoring tool), or stop them in the VM's prepare hook.");
+                    }
 
-                try
-                {
-                    _binder.Bind(device, step.Driver!);
-                }
-                catch (PassthroughException)
-                {
-                    _binder.DriversProbe(device);
-                }
-
-                break;
-            case StepKind.DriversProbe:
-                _binder.DriversProbe(device);
-                break;
-            default:
-                await VerifyAsync(device, step.Driver, cancellationToken).ConfigureAwait(false);
-                break;
+                    break;
+                case AttributeStep attribute:
+                    Binder.WriteAttribute(attribute.Path, attribute.Value, attribute.What);
+                    break;
+                case ModuleStep { Load: true } module:
+                    await Binder.LoadModuleAsync(module.Module, cancellationToken).ConfigureAwait(false);
+                    break;
+                case ModuleStep module:
+                    await Binder.UnloadModuleAsync(module.Module, cancellationToken).ConfigureAwait(false);
+                    break;
+                case RestoreFunctionStep restore:
+                    await ExecuteAllAsync(restore.Expand(engine.Now(restore.Original.Address)), cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidOperationException($"No executor for {step.GetType().Name}.");
+            }
         }
-    }
 
-    /// <summary>Probing is synchronous for PCI, but a driver may register its link a moment later: poll briefly.</summary>
-    private async Task VerifyAsync(PciAddress device, string? expected, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-        string? actual;
-        while ((actual = _binder.DriverOf(device)) != expected && DateTime.UtcNow < deadline)
+        /// <summary>The step's own condition says it has nothing to do.</summary>
+        private ValueTask<bool> SkipAsync(HostStep step) => step switch
         {
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            UnitStep { OnlyWhileHeld: { } functions } => ValueTask.FromResult(new DeviceHolders(engine._root).Find(functions).Count == 0),
+            AttributeStep { UnlessExists: { } path } => ValueTask.FromResult(File.Exists(engine._root.Path(path))),
+            _ => ValueTask.FromResult(false),
+        };
+
+        private async Task ExecuteUnitAsync(UnitStep step, CancellationToken cancellationToken)
+        {
+            if (step.Action == UnitAction.Stop)
+            {
+                var result = await Systemd.StopUnitAsync(step.Unit, step.Timeout, cancellationToken).ConfigureAwait(false);
+                if (result != "done")
+                {
+                    throw PassthroughException.Failure(
+                        $"Stopping {step.Unit} ended with job result '{result}'.",
+                        $"`journalctl -u {step.Unit}` shows why; raise <passthrough:timeouts unit-stop=...> if it is only slow.");
+                }
+
+                return;
+            }
+
+            var started = await Systemd.StartUnitAsync(step.Unit, step.Timeout, cancellationToken).ConfigureAwait(false);
+            if (started != "done")
+            {
+                throw PassthroughException.Failure($"Starting {step.Unit} ended with job result '{started}'.", $"`journalctl -u {step.Unit}` shows why.");
+            }
         }
 
-        if (actual != expected)
+        private async Task ExecuteBindingAsync(BindingStep step, CancellationToken cancellationToken)
         {
-            throw PassthroughException.Failure(
-                $"{device} is on {actual ?? "no driver"}, not {expected ?? "unbound"}, after binding.",
-                "`dmesg | tail` shows why the driver refused the device.");
+            var device = step.Device.GetValueOrDefault();
+            switch (step.Kind)
+            {
+                case StepKind.LoadDriver:
+                    if (!Binder.IsDriverLoaded(step.Driver!))
+                    {
+                        await Binder.LoadModuleAsync(step.Driver!, cancellationToken).ConfigureAwait(false);
+                        if (!Binder.IsDriverLoaded(step.Driver!))
+                        {
+                            throw PassthroughException.Host($"The {step.Driver} driver is not there after loading its module.", step.Remedy);
+                        }
+                    }
+
+                    break;
+                case StepKind.WriteOverride:
+                    Binder.WriteOverride(device, step.Driver);
+                    break;
+                case StepKind.Unbind:
+                    Binder.Unbind(device, step.Driver!);
+                    break;
+                case StepKind.Bind:
+                    await BindAsync(step, device, cancellationToken).ConfigureAwait(false);
+                    break;
+                case StepKind.DriversProbe:
+                    Binder.DriversProbe(device);
+                    break;
+                case StepKind.Verify:
+                    await VerifyAsync(device, step.Driver, step.Poll, cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidOperationException($"No executor for {step.Kind}.");
+            }
+        }
+
+        /// <summary>The bind write; the plan's fallback when the driver is not registered or refuses.</summary>
+        private async Task BindAsync(BindingStep step, PciAddress device, CancellationToken cancellationToken)
+        {
+            if (step.Fallback is { } fallback && !Binder.IsDriverLoaded(step.Driver!))
+            {
+                await ExecuteBindingAsync(fallback, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                Binder.Bind(device, step.Driver!);
+            }
+            catch (PassthroughException) when (step.Fallback is not null)
+            {
+                await ExecuteBindingAsync(step.Fallback, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Reads the driver link until it is the expected one or the step's poll runs out.</summary>
+        private async Task VerifyAsync(PciAddress device, string? expected, Poll? poll, CancellationToken cancellationToken)
+        {
+            var deadline = DateTime.UtcNow + (poll?.Within ?? TimeSpan.Zero);
+            string? actual;
+            while ((actual = Binder.DriverOf(device)) != expected && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(poll!.Every, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (actual != expected)
+            {
+                throw PassthroughException.Failure(
+                    $"{device} is on {actual ?? "no driver"}, not {expected ?? "unbound"}, after binding.",
+                    "`dmesg | tail` shows why the driver refused the device.");
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _systemd?.Dispose();
+            _systemd = null;
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -20,6 +20,7 @@ public sealed class JournalStore
         {
             new JsonStringEnumConverter<JournalKind>(JsonNamingPolicy.KebabCaseLower),
             new JsonStringEnumConverter<PassthroughMode>(JsonNamingPolicy.KebabCaseLower),
+            new JsonStringEnumConverter<JournalOwnerKind>(JsonNamingPolicy.KebabCaseLower),
         },
     });
 
@@ -36,7 +37,7 @@ public sealed class JournalStore
     public string PathOf(string id) => System.IO.Path.Join(Directory, id + ".json");
 
     public void Save(BindingJournal journal) =>
-        AtomicFile.WriteText(PathOf(journal.Id), JsonSerializer.Serialize(journal, Json.BindingJournal) + "\n", mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        AtomicFile.WriteText(PathOf(journal.Id), JsonSerializer.Serialize(JournalDocument.From(journal), Json.JournalDocument) + "\n", mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
     public BindingJournal? Load(string id)
     {
@@ -60,8 +61,9 @@ public sealed class JournalStore
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllText(path), Json.BindingJournal)
+            var document = JsonSerializer.Deserialize(File.ReadAllText(path), Json.JournalDocument)
                 ?? throw new JsonException("empty journal");
+            return document.ToJournal();
         }
         catch (JsonException e)
         {
@@ -73,6 +75,62 @@ public sealed class JournalStore
     }
 }
 
-/// <summary>The journal's JSON, generated at build time (same shape as before: camelCase, kebab-case enums).</summary>
-[JsonSerializable(typeof(BindingJournal))]
+/// <summary>How the owner is persisted: "ownerKind", a field added after the first release.</summary>
+internal enum JournalOwnerKind
+{
+    Vm,
+    ManualBind,
+}
+
+/// <summary>
+/// The journal as it is on disk: the first release's fields in their order ("owner" is still the VM
+/// name or "bind", so an older passthrough can restore after a downgrade) plus "ownerKind", added
+/// after "owner". A journal without "ownerKind" was written by the first release: its kind follows
+/// from its id (a VM's is the domain uuid, a manual bind's is bind-ADDRESS), never from the name.
+/// </summary>
+internal sealed record JournalDocument
+{
+    public required string Id { get; init; }
+
+    public required string Owner { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JournalOwnerKind? OwnerKind { get; init; }
+
+    public required PassthroughMode Mode { get; init; }
+
+    public string State { get; init; } = BindingJournal.Preparing;
+
+    public DateTimeOffset Started { get; init; }
+
+    public IReadOnlyList<JournalEntry> Entries { get; init; } = [];
+
+    public static JournalDocument From(BindingJournal journal) => new()
+    {
+        Id = journal.Id,
+        Owner = journal.Owner.Name,
+        OwnerKind = journal.Owner is JournalOwner.ManualBind ? JournalOwnerKind.ManualBind : JournalOwnerKind.Vm,
+        Mode = journal.Mode,
+        State = journal.State,
+        Started = journal.Started,
+        Entries = journal.Entries,
+    };
+
+    public BindingJournal ToJournal()
+    {
+        var kind = OwnerKind ?? (Id.StartsWith(JournalOwner.ManualBindIdPrefix, StringComparison.Ordinal) ? JournalOwnerKind.ManualBind : JournalOwnerKind.Vm);
+        return new BindingJournal
+        {
+            Id = Id,
+            Owner = kind == JournalOwnerKind.ManualBind ? JournalOwner.Manual : JournalOwner.ForVm(Id, Owner),
+            Mode = Mode,
+            State = State,
+            Started = Started,
+            Entries = Entries,
+        };
+    }
+}
+
+/// <summary>The journal's JSON, generated at build time (the first release's shape: camelCase, kebab-case enums).</summary>
+[JsonSerializable(typeof(JournalDocument))]
 internal sealed partial class JournalJsonContext : JsonSerializerContext;

@@ -35,7 +35,7 @@ internal sealed class BindVerb : IVerb
         return command;
     }
 
-    public static string JournalId(PciAddress first) => "bind-" + first;
+    public static string JournalId(PciAddress first) => JournalOwner.ManualBindJournalId(first);
 
     /// <summary>Slots become all their functions; functions stay themselves; unknown ones are an input error.</summary>
     public static IReadOnlyList<PciAddress> Resolve(HostInventory inventory, IEnumerable<string> arguments)
@@ -71,34 +71,19 @@ internal sealed class UnbindVerb : IVerb
             var root = GlobalOptions.HostRoot(result);
             var devices = BindVerb.Resolve(new SysfsHostReader(root, names: false).Read(), result.GetValue(slots) ?? []);
             var engine = BindingServices.Engine(context, root);
-            var journals = engine.Journals.All();
+            var plan = UnbindPlan.Build(devices, engine.Journals.All());
             var failures = new List<string>();
-            var handled = new HashSet<PciAddress>();
-            foreach (var journal in journals)
+            foreach (var journal in plan.ManualBinds)
             {
-                var mine = journal.FunctionStates().Where(f => devices.Contains(f.Address)).ToList();
-                if (mine.Count == 0)
-                {
-                    continue;
-                }
-
-                if (journal.Owner != "bind")
-                {
-                    throw PassthroughException.Input(
-                        $"{string.Join(", ", mine.Select(f => f.Address))} belongs to VM '{journal.Owner}', which passthrough prepared.",
-                        $"Shut the VM down (its hook gives the devices back), or run `passthrough restore {journal.Owner}`.");
-                }
-
                 var report = await engine.RestoreAsync(journal.Id, cancellationToken).ConfigureAwait(false);
                 failures.AddRange(report?.Failures ?? []);
                 foreach (var function in journal.FunctionStates())
                 {
-                    handled.Add(function.Address);
                     await context.Out.WriteLineAsync($"{function.Address}: back on {function.Driver ?? "no driver"}.").ConfigureAwait(false);
                 }
             }
 
-            var unrecorded = devices.Where(d => !handled.Contains(d)).ToList();
+            var unrecorded = plan.Unrecorded;
             if (unrecorded.Count > 0)
             {
                 var report = await engine.ReleaseUnrecordedAsync(unrecorded, cancellationToken).ConfigureAwait(false);

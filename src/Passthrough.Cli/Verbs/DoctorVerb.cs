@@ -3,6 +3,7 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Files;
 using Passthrough.Libvirt;
 using Passthrough.Pci;
 using Passthrough.Sysfs;

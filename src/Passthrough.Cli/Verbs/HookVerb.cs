@@ -96,7 +96,7 @@ internal sealed class HookVerb : IVerb
 
             throw PassthroughException.Failure(
                 $"Could not give everything of '{domain}' back: {report.Failures[0]}" + (report.Failures.Count > 1 ? $" (and {report.Failures.Count - 1} more, see {LoggingSetup.LogFile})" : string.Empty),
-                $"Run `passthrough restore {domain}` once the cause is fixed.");
+                $"Run `passthrough restore {JournalOwner.ForVm(config.DomainUuid, domain).RestoreArgument}` once the cause is fixed.");
         }
         catch (PassthroughException e)
         {

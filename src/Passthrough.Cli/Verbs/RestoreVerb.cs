@@ -69,10 +69,8 @@ internal sealed class RestoreVerb : IVerb
     }
 
     private static bool Matches(BindingJournal journal, string wanted) =>
-        journal.Owner == wanted
-        || string.Equals(journal.Id, wanted, StringComparison.OrdinalIgnoreCase)
-        || (Guid.TryParse(wanted, out var a) && Guid.TryParse(journal.Id, out var b) && a == b);
+        journal.Owner.Matches(wanted) || string.Equals(journal.Id, wanted, StringComparison.OrdinalIgnoreCase);
 
     internal static string Describe(BindingJournal journal) =>
-        journal.Owner == "bind" ? $"`passthrough bind` of {string.Join(", ", journal.FunctionStates().Select(f => f.Address))}" : $"VM '{journal.Owner}'";
+        journal.Owner is JournalOwner.ManualBind ? $"`passthrough bind` of {string.Join(", ", journal.FunctionStates().Select(f => f.Address))}" : journal.Owner.Title;
 }

@@ -186,42 +186,20 @@ internal sealed class RomVerb : IVerb
             var path = result.GetValue(file)!;
             var bytes = ReadFile(path);
             var rom = Parse(path, bytes);
-            if (rom.HeaderBytes > 0)
-            {
-                throw PassthroughException.Input(
-                    Invariant($"{path} has a {rom.HeaderBytes}-byte header before the first image; QEMU would not find the ROM in it."),
-                    $"Remove it first: `passthrough rom fix {path} -o FIXED.rom`, then install FIXED.rom.");
-            }
-
             var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")));
-            var fileName = result.GetValue(name) ?? Path.GetFileName(path);
-            if (fileName.Length == 0 || fileName.Contains('/', StringComparison.Ordinal) || fileName is "." or ".." || fileName.Contains('\'', StringComparison.Ordinal))
-            {
-                throw PassthroughException.Input($"'{fileName}' cannot be a ROM file name.", "Give a plain file name with --name, such as rx7900xtx.rom.");
-            }
-
-            var hostDirectory = result.GetValue(directory) ?? location.Directory;
-            if (!hostDirectory.StartsWith('/'))
-            {
-                throw PassthroughException.Input($"--dir {hostDirectory}: give an absolute directory.", "For example --dir /usr/share/qemu.");
-            }
-
-            var hostPath = Path.Join(hostDirectory, fileName);
+            var hostPath = RomInstallPlan.TargetPath(path, rom, location, result.GetValue(directory), result.GetValue(name));
             var target = root.Path(hostPath);
-            if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes))
+            var installed = !File.Exists(target) ? InstalledRom.None
+                : File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes) ? InstalledRom.SameContent
+                : InstalledRom.DifferentContent;
+            var plan = RomInstallPlan.For(hostPath, installed, result.GetValue(force));
+            if (plan.Action == RomInstallAction.AlreadyInstalled)
             {
                 context.Out.WriteLine($"{hostPath} is already installed with the same content.");
             }
             else
             {
-                if (File.Exists(target) && !result.GetValue(force))
-                {
-                    throw PassthroughException.Input(
-                        $"{hostPath} exists with different content.",
-                        "Choose another name with --name, or replace it with --force (the old file is kept as .bak).");
-                }
-
-                AtomicFile.Write(target, bytes, File.Exists(target) ? target + ".bak" : null, ReadableByAll);
+                AtomicFile.Write(target, bytes, plan.KeepBackup ? target + ".bak" : null, ReadableByAll);
                 File.SetUnixFileMode(target, ReadableByAll);
                 context.Out.WriteLine($"Installed {hostPath} (mode 0644): {location.Why}.");
             }

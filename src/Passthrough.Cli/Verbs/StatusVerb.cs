@@ -17,76 +17,70 @@ internal sealed class StatusVerb : IVerb
         command.SetAction(result =>
         {
             var root = GlobalOptions.HostRoot(result);
-            var journals = new JournalStore(root).All();
-            var inventory = new SysfsHostReader(root, names: false).Read();
-            var recorded = journals.SelectMany(j => j.FunctionStates()).Select(f => f.Address).ToHashSet();
-            var vms = journals.Select(j => new
-            {
-                owner = j.Owner,
-                id = j.Id,
-                mode = j.Mode.Name(),
-                state = j.State,
-                started = j.Started,
-                devices = j.FunctionStates().Select(f =>
-                {
-                    // Prepared: the VM expects vfio-pci. Preparing or restoring: a start or stop did not finish.
-                    var now = inventory.Find(f.Address)?.Driver;
-                    return new { address = f.Address.ToString(), expected = BindingPlan.VfioDriver, current = now, hostDriver = f.Driver, ok = j.State == BindingJournal.Prepared && now == BindingPlan.VfioDriver };
-                }).ToList(),
-                released = j.Entries.Where(e => e.Kind != JournalKind.Function).Select(e => $"{Label(e.Kind)} {e.Target}").ToList(),
-            }).ToList();
-            var outside = inventory.Functions
-                .Where(f => f.IsVfioBound && !recorded.Contains(f.Address))
-                .Select(f => f.Address.ToString())
-                .ToList();
-            var healthy = vms.All(v => v.state == BindingJournal.Prepared && v.devices.All(d => d.ok));
-
+            var status = BindingStatus.Of(new JournalStore(root).All(), new SysfsHostReader(root, names: false).Read());
+            var exit = status.Healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { vms, vfioOutsidePassthrough = outside, healthy });
-                return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+                Json.Write(context.Out, StatusJson.From(status));
+                return exit;
             }
 
-            if (vms.Count == 0)
+            if (status.Journals.Count == 0)
             {
                 context.Out.WriteLine("Passthrough has nothing bound (no state journal in /run/passthrough).");
             }
 
-            foreach (var vm in vms)
+            foreach (var vm in status.Journals)
             {
-                var title = vm.owner == "bind" ? "passthrough bind" : $"VM '{vm.owner}'";
-                var state = vm.state == BindingJournal.Prepared ? "prepared" : $"{vm.state}: a start or stop did not finish; `passthrough restore {vm.owner}` gives everything back";
-                context.Console.MarkupLineInterpolated($"[bold]{title}[/] ({vm.mode}, {vm.id}): {state}");
+                var journal = vm.Journal;
+                var state = vm.Prepared ? "prepared" : $"{journal.State}: a start or stop did not finish; `passthrough restore {journal.Owner.RestoreArgument}` gives everything back";
+                context.Console.MarkupLineInterpolated($"[bold]{journal.Owner.Title}[/] ({journal.Mode.Name()}, {journal.Id}): {state}");
                 var table = new Table().Border(TableBorder.Simple);
                 table.AddColumns("Device", "Expected", "Now", "Host driver", "");
-                foreach (var d in vm.devices)
+                foreach (var d in vm.Devices)
                 {
-                    table.AddRow(Markup.Escape(d.address), d.expected, Markup.Escape(d.current ?? "-"), Markup.Escape(d.hostDriver ?? "-"), d.ok ? "ok" : "MISMATCH");
+                    table.AddRow(Markup.Escape(d.Address.ToString()), d.Expected, Markup.Escape(d.Current ?? "-"), Markup.Escape(d.HostDriver ?? "-"), d.Ok ? "ok" : "MISMATCH");
                 }
 
                 context.Console.Write(table);
-                if (vm.released.Count > 0)
+                if (vm.Released.Count > 0)
                 {
-                    context.Out.WriteLine($"  Released for the VM (given back on stop): {string.Join(", ", vm.released)}");
+                    context.Out.WriteLine($"  Released for the VM (given back on stop): {string.Join(", ", vm.Released)}");
                 }
             }
 
-            if (outside.Count > 0)
+            if (status.VfioOutsidePassthrough.Count > 0)
             {
-                context.Out.WriteLine($"On vfio-pci without a passthrough journal (bound at boot or by hand): {string.Join(", ", outside)}");
+                context.Out.WriteLine($"On vfio-pci without a passthrough journal (bound at boot or by hand): {string.Join(", ", status.VfioOutsidePassthrough)}");
             }
 
-            return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+            return exit;
         });
         return command;
     }
 
-    private static string Label(JournalKind kind) => kind switch
+    /// <summary>The --json shape (a contract scripts read): the first release's fields, plus ownerKind.</summary>
+    private sealed record StatusJson(IReadOnlyList<VmJson> Vms, IReadOnlyList<string> VfioOutsidePassthrough, bool Healthy)
     {
-        JournalKind.DisplayManager => "display manager",
-        JournalKind.StoppedUnit => "unit",
-        JournalKind.VtConsole => "console",
-        JournalKind.Framebuffer => "framebuffer",
-        _ => "module",
-    };
+        public static StatusJson From(BindingStatus status) => new(
+            [.. status.Journals.Select(VmJson.From)],
+            [.. status.VfioOutsidePassthrough.Select(a => a.ToString())],
+            status.Healthy);
+    }
+
+    /// <summary>ownerKind: "vm" or "manual-bind", so a VM called "bind" is told apart from a manual bind.</summary>
+    private sealed record VmJson(string Owner, string OwnerKind, string Id, string Mode, string State, DateTimeOffset Started, IReadOnlyList<DeviceJson> Devices, IReadOnlyList<string> Released)
+    {
+        public static VmJson From(JournalStatus vm) => new(
+            vm.Journal.Owner.Name,
+            vm.Journal.Owner is JournalOwner.ManualBind ? "manual-bind" : "vm",
+            vm.Journal.Id,
+            vm.Journal.Mode.Name(),
+            vm.Journal.State,
+            vm.Journal.Started,
+            [.. vm.Devices.Select(d => new DeviceJson(d.Address.ToString(), d.Expected, d.Current, d.HostDriver, d.Ok))],
+            vm.Released);
+    }
+
+    private sealed record DeviceJson(string Address, string Expected, string? Current, string? HostDriver, bool Ok);
 }

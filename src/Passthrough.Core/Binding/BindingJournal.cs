@@ -28,7 +28,7 @@ public enum JournalKind
 public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null);
 
 /// <summary>
-/// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or slot-ADDRESS for
+/// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or bind-ADDRESS for
 /// `passthrough bind`). /run is a tmpfs: a reboot forgets it, as it forgets the bindings.
 /// </summary>
 public sealed record BindingJournal
@@ -39,8 +39,8 @@ public sealed record BindingJournal
 
     public required string Id { get; init; }
 
-    /// <summary>The VM name (or "bind") for messages and `restore NAME`.</summary>
-    public required string Owner { get; init; }
+    /// <summary>The VM (uuid and name) or a manual `passthrough bind`: a type, never a name to compare.</summary>
+    public required JournalOwner Owner { get; init; }
 
     public required PassthroughMode Mode { get; init; }
 

@@ -24,9 +24,11 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
 {
     public const string VfioDriver = "vfio-pci";
 
+    private const string VfioMissing = "Check that the kernel has VFIO (CONFIG_VFIO_PCI) and `modprobe vfio-pci` works.";
+
     public IEnumerable<BindingStep> AllSteps => Preparation.Concat(Functions.SelectMany(f => f.Steps));
 
-    /// <summary>Plans binding the devices for <paramref name="owner"/> (a VM name or "bind").</summary>
+    /// <summary>Plans binding the devices for <paramref name="owner"/> ("VM 'win11'", or the devices of a manual bind), for messages.</summary>
     public static BindingPlan Build(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
     {
         var functions = Resolve(devices, inventory, owner);
@@ -43,7 +45,7 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
             return new FunctionBinding(original, StepsFor(f.Address, f.Driver));
         }).ToList();
 
-        var preparation = bindings.Any(b => !b.AlreadyBound) ? new[] { BindingStep.LoadDriver(VfioDriver) } : [];
+        var preparation = bindings.Any(b => !b.AlreadyBound) ? new[] { BindingStep.LoadDriver(VfioDriver, VfioMissing) } : [];
         return new BindingPlan(preparation, bindings);
     }
 
@@ -66,6 +68,26 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
 
         steps.Add(BindingStep.DriversProbe(address));
         steps.Add(BindingStep.Verify(address, VfioDriver));
+        return steps;
+    }
+
+    /// <summary>
+    /// Every step of the bind in order: the preparation, then per function its steps, the first one
+    /// recording the function's original driver in the journal. <paramref name="driverAfter"/> says
+    /// which driver a function will be on when its turn comes (the single-GPU swap unloads modules
+    /// first); by default the one it is on now.
+    /// </summary>
+    public IReadOnlyList<HostStep> Steps(Func<FunctionState, string?>? driverAfter = null)
+    {
+        var steps = new List<HostStep>(Preparation);
+        foreach (var function in Functions.Where(f => !f.AlreadyBound))
+        {
+            var original = function.Original;
+            var own = StepsFor(function.Address, driverAfter is null ? original.Driver : driverAfter(original));
+            var record = new JournalEntry(JournalKind.Function, function.Address.ToString(), original.Driver, original.Override);
+            steps.AddRange(own.Select((s, i) => i == 0 ? s.WithRecords(record) : s));
+        }
+
         return steps;
     }
 

@@ -36,4 +36,35 @@ public static class RestorePlan
             ? [BindingStep.Verify(original.Address, null)]
             : [BindingStep.Bind(original.Address, original.Driver), BindingStep.Verify(original.Address, original.Driver)];
     }
+
+    /// <summary>
+    /// Everything a journal recorded, given back; each step is tried on its own (restore is best
+    /// effort and reports every failure). Functions off vfio-pci first, then the unloaded modules in
+    /// reverse (loading a driver also probes its devices), then each function's recorded driver,
+    /// then the single-GPU swap's entries.
+    /// </summary>
+    public static IReadOnlyList<HostStep> ForJournal(BindingJournal journal, BindingTimeouts timeouts)
+    {
+        var functions = journal.FunctionStates().Reverse().ToList();
+        var steps = new List<HostStep>();
+        steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Release)));
+        steps.AddRange(journal.Entries.Where(e => e.Kind == JournalKind.Module).Reverse().Select(e => new ModuleStep(Load: true, e.Target)));
+        steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Rebind)));
+        steps.AddRange(SingleGpuSwapPlan.Restore(journal.Entries, timeouts));
+        return steps;
+    }
+
+    /// <summary>`passthrough unbind` of a function with no journal: off its driver, override cleared, the kernel picks.</summary>
+    public static IReadOnlyList<BindingStep> ReleaseUnrecorded(FunctionState now)
+    {
+        var steps = new List<BindingStep>();
+        if (now.Driver is not null)
+        {
+            steps.Add(BindingStep.Unbind(now.Address, now.Driver));
+        }
+
+        steps.Add(BindingStep.WriteOverride(now.Address, null));
+        steps.Add(BindingStep.DriversProbe(now.Address));
+        return steps;
+    }
 }

@@ -14,7 +14,7 @@ public class JournalStoreTests
     private static readonly BindingJournal Journal = new()
     {
         Id = "6f0e1c2a-1111-4222-8333-944455556666",
-        Owner = "win11",
+        Owner = JournalOwner.ForVm("6f0e1c2a-1111-4222-8333-944455556666", "win11"),
         Mode = PassthroughMode.SingleGpu,
         State = BindingJournal.Prepared,
         Started = new DateTimeOffset(2026, 11, 22, 6, 40, 1, TimeSpan.Zero),
@@ -36,8 +36,14 @@ public class JournalStoreTests
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
+    /// <summary>The journal type of the first release: the owner was a string, the VM name or "bind".</summary>
+    private sealed record FirstReleaseJournal(string Id, string Owner, PassthroughMode Mode, string State, DateTimeOffset Started, IReadOnlyList<JournalEntry> Entries);
+
+    private static string FirstReleaseText(BindingJournal journal, string owner) =>
+        JsonSerializer.Serialize(new FirstReleaseJournal(journal.Id, owner, journal.Mode, journal.State, journal.Started, journal.Entries), FirstRelease) + "\n";
+
     [Test]
-    public void A_journal_is_written_as_the_first_release_wrote_it_and_reads_back_whole()
+    public void A_journal_is_written_as_the_first_release_wrote_it_plus_the_owner_kind_and_reads_back_whole()
     {
         using var dir = new TempDirectory();
         var store = new JournalStore(new HostRoot(dir.Path));
@@ -45,11 +51,41 @@ public class JournalStoreTests
         store.Save(Journal);
 
         var text = File.ReadAllText(store.PathOf(Journal.Id));
-        Assert.That(text, Is.EqualTo(JsonSerializer.Serialize(Journal, FirstRelease) + "\n"));
+        // One field added after "owner"; every other byte as the first release wrote it.
+        Assert.That(text, Is.EqualTo(FirstReleaseText(Journal, "win11").Replace("  \"owner\": \"win11\",\n", "  \"owner\": \"win11\",\n  \"ownerKind\": \"vm\",\n", StringComparison.Ordinal)));
         Assert.That(text, Does.Contain("\"mode\": \"single-gpu\"").And.Contain("\"kind\": \"display-manager\""));
         var back = store.Load(Journal.Id)!;
         Assert.That(back with { Entries = [] }, Is.EqualTo(Journal with { Entries = [] }));
         Assert.That(back.Entries, Is.EqualTo(Journal.Entries));
+    }
+
+    [Test]
+    public void A_first_release_journal_of_a_vm_named_bind_reads_back_as_that_vm_and_a_manual_bind_as_a_manual_bind()
+    {
+        using var dir = new TempDirectory();
+        var store = new JournalStore(new HostRoot(dir.Path));
+        Directory.CreateDirectory(store.Directory);
+        var vm = Journal with { Owner = JournalOwner.ForVm(Journal.Id, "bind") };
+        var manual = Journal with { Id = "bind-0000:03:00.0", Owner = JournalOwner.Manual, Mode = PassthroughMode.Dynamic };
+        File.WriteAllText(store.PathOf(vm.Id), FirstReleaseText(vm, "bind"));
+        File.WriteAllText(store.PathOf(manual.Id), FirstReleaseText(manual, "bind"));
+
+        Assert.That(store.Load(vm.Id)!.Owner, Is.EqualTo(JournalOwner.ForVm("6f0e1c2a-1111-4222-8333-944455556666", "bind")));
+        Assert.That(store.Load(manual.Id)!.Owner, Is.EqualTo(JournalOwner.Manual));
+    }
+
+    [Test]
+    public void A_manual_bind_is_written_with_its_kind_and_the_first_releases_owner_word()
+    {
+        using var dir = new TempDirectory();
+        var store = new JournalStore(new HostRoot(dir.Path));
+        var manual = Journal with { Id = "bind-0000:03:00.0", Owner = JournalOwner.Manual, Mode = PassthroughMode.Dynamic };
+
+        store.Save(manual);
+
+        var text = File.ReadAllText(store.PathOf(manual.Id));
+        Assert.That(text, Does.Contain("  \"owner\": \"bind\",\n  \"ownerKind\": \"manual-bind\",\n"));
+        Assert.That(store.Load(manual.Id)!.Owner, Is.EqualTo(JournalOwner.Manual));
     }
 
     [Test]

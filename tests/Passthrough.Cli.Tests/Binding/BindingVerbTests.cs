@@ -29,6 +29,36 @@ public class BindingVerbTests
     }
 
     [Test]
+    public async Task I_cannot_unbind_the_gpu_of_a_running_vm_named_bind_and_a_manual_bind_is_still_unbound()
+    {
+        using var host = new SimulatedHost().AmdGpu()
+            .Function("0000:05:00.0", 0x10de, 0x2684, 0x030000, "nouveau", 20)
+            .Function("0000:05:00.1", 0x10de, 0x22ba, 0x040300, "snd_hda_intel", 20);
+        var started = await HookVerbTests.Run(host, host.Kernel, HookVerbTests.Domain("bind", "dynamic", "0000:03:00.0", "0000:03:00.1"), null, "hook", "qemu", "bind", "prepare", "begin", "-");
+        Assert.That(started.ExitCode, Is.EqualTo(0), started.ToString());
+        var manual = await HookVerbTests.Run(host, host.Kernel, null, null, "bind", "0000:05:00");
+        Assert.That(manual.ExitCode, Is.EqualTo(0), manual.ToString());
+
+        var refused = await HookVerbTests.Run(host, host.Kernel, null, null, "unbind", "0000:03:00");
+
+        Assert.That(refused.ExitCode, Is.EqualTo(2), refused.ToString());
+        Assert.That(refused.Stderr, Does.Contain("0000:03:00.0, 0000:03:00.1 belongs to VM 'bind', which passthrough prepared.")
+            .And.Contain($"passthrough restore {HookVerbTests.Uuid}"));
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("vfio-pci"), "the VM keeps its GPU");
+        Assert.That(host.DriverOf("0000:03:00.1"), Is.EqualTo("vfio-pci"));
+
+        var status = await HookVerbTests.Run(host, host.Kernel, null, null, "status");
+        Assert.That(status.Stdout, Does.Contain("VM 'bind'").And.Contain("passthrough bind"));
+
+        var unbound = await HookVerbTests.Run(host, host.Kernel, null, null, "unbind", "0000:05:00");
+
+        Assert.That(unbound.ExitCode, Is.EqualTo(0), unbound.ToString());
+        Assert.That(unbound.Stdout, Does.Contain("0000:05:00.0: back on nouveau."));
+        Assert.That(host.DriverOf("0000:05:00.0"), Is.EqualTo("nouveau"));
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("vfio-pci"), "still the VM's");
+    }
+
+    [Test]
     public async Task I_can_read_the_bindings_as_json_for_scripts()
     {
         using var host = new SimulatedHost().AmdGpu()
