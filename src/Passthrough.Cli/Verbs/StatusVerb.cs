@@ -19,30 +19,28 @@ internal sealed class StatusVerb : IVerb
             var journals = new JournalStore(root).All();
             var inventory = new SysfsHostReader(root, names: false).Read();
             var recorded = journals.SelectMany(j => j.FunctionStates()).Select(f => f.Address).ToHashSet();
-            var vms = journals.Select(j => new
-            {
-                owner = j.Owner,
-                id = j.Id,
-                mode = j.Mode.Name(),
-                state = j.State,
-                started = j.Started,
-                devices = j.FunctionStates().Select(f =>
+            var vms = journals.Select(j => new VmStatusJson(
+                j.Owner,
+                j.Id,
+                j.Mode.Name(),
+                j.State,
+                j.Started,
+                [.. j.FunctionStates().Select(f =>
                 {
                     // Prepared: the VM expects vfio-pci. Preparing or restoring: a start or stop did not finish.
                     var now = inventory.Find(f.Address)?.Driver;
-                    return new { address = f.Address.ToString(), expected = BindingPlan.VfioDriver, current = now, hostDriver = f.Driver, ok = j.State == BindingJournal.Prepared && now == BindingPlan.VfioDriver };
-                }).ToList(),
-                released = j.Entries.Where(e => e.Kind != JournalKind.Function).Select(e => $"{Label(e.Kind)} {e.Target}").ToList(),
-            }).ToList();
+                    return new DeviceStatusJson(f.Address.ToString(), BindingPlan.VfioDriver, now, f.Driver, j.State == BindingJournal.Prepared && now == BindingPlan.VfioDriver);
+                })],
+                [.. j.Entries.Where(e => e.Kind != JournalKind.Function).Select(e => $"{Label(e.Kind)} {e.Target}")])).ToList();
             var outside = inventory.Functions
                 .Where(f => f.IsVfioBound && !recorded.Contains(f.Address))
                 .Select(f => f.Address.ToString())
                 .ToList();
-            var healthy = vms.All(v => v.state == BindingJournal.Prepared && v.devices.All(d => d.ok));
+            var healthy = vms.All(v => v.State == BindingJournal.Prepared && v.Devices.All(d => d.Ok));
 
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { vms, vfioOutsidePassthrough = outside, healthy });
+                Json.Write(context.Out, new StatusJson(vms, outside, healthy), Json.Shapes.StatusJson);
                 return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
             }
 
@@ -53,20 +51,20 @@ internal sealed class StatusVerb : IVerb
 
             foreach (var vm in vms)
             {
-                var title = vm.owner == "bind" ? "passthrough bind" : $"VM '{vm.owner}'";
-                var state = vm.state == BindingJournal.Prepared ? "prepared" : $"{vm.state}: a start or stop did not finish; `passthrough restore {vm.owner}` gives everything back";
-                context.Console.MarkupLineInterpolated($"[bold]{title}[/] ({vm.mode}, {vm.id}): {state}");
+                var title = vm.Owner == "bind" ? "passthrough bind" : $"VM '{vm.Owner}'";
+                var state = vm.State == BindingJournal.Prepared ? "prepared" : $"{vm.State}: a start or stop did not finish; `passthrough restore {vm.Owner}` gives everything back";
+                context.Console.MarkupLineInterpolated($"[bold]{title}[/] ({vm.Mode}, {vm.Id}): {state}");
                 var table = new Table().Border(TableBorder.Simple);
                 table.AddColumns("Device", "Expected", "Now", "Host driver", "");
-                foreach (var d in vm.devices)
+                foreach (var d in vm.Devices)
                 {
-                    table.AddRow(Markup.Escape(d.address), d.expected, Markup.Escape(d.current ?? "-"), Markup.Escape(d.hostDriver ?? "-"), d.ok ? "ok" : "MISMATCH");
+                    table.AddRow(Markup.Escape(d.Address), d.Expected, Markup.Escape(d.Current ?? "-"), Markup.Escape(d.HostDriver ?? "-"), d.Ok ? "ok" : "MISMATCH");
                 }
 
                 context.Console.Write(table);
-                if (vm.released.Count > 0)
+                if (vm.Released.Count > 0)
                 {
-                    context.Out.WriteLine($"  Released for the VM (given back on stop): {string.Join(", ", vm.released)}");
+                    context.Out.WriteLine($"  Released for the VM (given back on stop): {string.Join(", ", vm.Released)}");
                 }
             }
 
