@@ -11,13 +11,23 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps test demo format format-fix install uninstall clean bench lab
+.PHONY: all build deps deps-build test demo format format-fix install uninstall clean bench lab
 
 all: build
 
-build:
-	$(DOTNET) publish src/Passthrough.Cli/Passthrough.Cli.csproj -c $(CONFIG) -o $(ART)/bin --nologo -v quiet -p:UseAppHost=true
-	@test -x $(BIN) && echo "built $(BIN)"
+# NativeAOT publish: one native executable, artifacts/bin/passthrough, nothing beside it (the debug
+# symbols go to artifacts/symbols). `make install` copies artifacts/bin as it is.
+build: deps-build
+	@rm -rf $(ART)/publish
+	$(DOTNET) publish src/Passthrough.Cli/Passthrough.Cli.csproj -c $(CONFIG) -r linux-x64 -o $(ART)/publish --nologo -v quiet
+	@rm -rf $(ART)/bin $(ART)/symbols; mkdir -p $(ART)/bin $(ART)/symbols
+	@cp $(ART)/publish/passthrough $(BIN); if [ -f $(ART)/publish/passthrough.dbg ]; then cp $(ART)/publish/passthrough.dbg $(ART)/symbols/; fi
+	@rm -rf $(ART)/publish
+	@test -x $(BIN) && echo "built $(BIN) (native, $$(du -h $(BIN) | cut -f1))"
+
+# Only the toolchain `make build` needs, so `make demo` works from a clean clone on a fresh Debian 12.
+deps-build:
+	@tests/install-deps build
 
 deps:
 	tests/install-deps
@@ -46,7 +56,7 @@ bench: build
 	$(DOTNET) run -c Release --project tests/Passthrough.Benchmarks -- $(BENCH_ARGS)
 
 lab: build
-	tests/lab/run
+	LAB_BUILT=1 tests/lab/run
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/passthrough $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/passthrough/hooks

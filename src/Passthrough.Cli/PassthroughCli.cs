@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Passthrough.Cli.Verbs;
 using Passthrough.Errors;
 
 namespace Passthrough.Cli;
@@ -15,8 +16,30 @@ public static class PassthroughCli
     public const int BadInput = 2;
     public const int HostProblem = 3;
 
-    /// <summary>Every verb, by name: the IVerb class FooVerb is the verb `foo`.</summary>
-    internal static IReadOnlyList<(string Name, Type Type)> Verbs { get; } = FindVerbs();
+    /// <summary>
+    /// Every verb, by name, in help order: the IVerb class FooVerb is the verb `foo` (a test holds every
+    /// IVerb class to this table). A table, not an assembly scan: the native binary has no reflection,
+    /// and a factory per verb keeps building only the verb that runs.
+    /// </summary>
+    internal static IReadOnlyList<(string Name, Func<IVerb> Create)> Verbs { get; } =
+    [
+        ("bind", static () => new BindVerb()),
+        ("capture", static () => new CaptureVerb()),
+        ("doctor", static () => new DoctorVerb()),
+        ("explain", static () => new ExplainVerb()),
+        ("groups", static () => new GroupsVerb()),
+        ("hook", static () => new HookVerb()),
+        ("hooks", static () => new HooksVerb()),
+        ("list", static () => new ListVerb()),
+        ("new", static () => new NewVerb()),
+        ("restore", static () => new RestoreVerb()),
+        ("rom", static () => new RomVerb()),
+        ("setup", static () => new SetupVerb()),
+        ("snapshot", static () => new SnapshotVerb()),
+        ("status", static () => new StatusVerb()),
+        ("unbind", static () => new UnbindVerb()),
+        ("xml", static () => new XmlVerb()),
+    ];
 
     /// <summary>The whole command tree (help, completion, tests).</summary>
     public static RootCommand BuildRoot(CliContext context) => BuildRoot(context, null);
@@ -31,11 +54,11 @@ public static class PassthroughCli
         var root = new RootCommand("Passthrough: VFIO GPU passthrough on libvirt hosts that works and stays working.");
         root.Options.Add(GlobalOptions.Root);
         var only = verbName is not null && Verbs.Any(v => v.Name == verbName) ? verbName : null;
-        foreach (var (name, type) in Verbs)
+        foreach (var (name, create) in Verbs)
         {
             if (only is null || name == only)
             {
-                root.Subcommands.Add(((IVerb)Activator.CreateInstance(type)!).Create(context));
+                root.Subcommands.Add(create().Create(context));
             }
         }
 
@@ -66,21 +89,6 @@ public static class PassthroughCli
         }
 
         return null;
-    }
-
-    private static List<(string Name, Type Type)> FindVerbs()
-    {
-        var verbs = new List<(string Name, Type Type)>();
-        foreach (var type in typeof(PassthroughCli).Assembly.GetTypes())
-        {
-            if (typeof(IVerb).IsAssignableFrom(type) && type is { IsAbstract: false, IsInterface: false } && type.Name.EndsWith("Verb", StringComparison.Ordinal))
-            {
-                verbs.Add((type.Name[..^"Verb".Length].ToLowerInvariant(), type));
-            }
-        }
-
-        verbs.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        return verbs;
     }
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)

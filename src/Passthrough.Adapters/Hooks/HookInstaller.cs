@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Passthrough.Errors;
 using Passthrough.Files;
 
@@ -61,7 +62,8 @@ public sealed class HookInstaller
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
         UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    // The record's serializer is generated at build time (no reflection in the native binary); same options as before.
+    private static readonly HookRecordJsonContext Json = new(new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
 
     private readonly HostRoot _root;
 
@@ -110,7 +112,7 @@ public sealed class HookInstaller
             }
 
             // The record is written before the hook: a crash in between still lets uninstall restore.
-            AtomicFile.WriteText(RecordPath, JsonSerializer.Serialize(record, JsonOptions), mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            AtomicFile.WriteText(RecordPath, JsonSerializer.Serialize(record, Json.HookInstallRecord), mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         else
         {
@@ -231,7 +233,7 @@ public sealed class HookInstaller
     {
         try
         {
-            return JsonSerializer.Deserialize<HookInstallRecord>(File.ReadAllText(RecordPath), JsonOptions)
+            return JsonSerializer.Deserialize(File.ReadAllText(RecordPath), Json.HookInstallRecord)
                 ?? throw new JsonException("empty");
         }
         catch (JsonException e)
@@ -243,3 +245,7 @@ public sealed class HookInstaller
         }
     }
 }
+
+/// <summary>The install record's JSON, generated at build time.</summary>
+[JsonSerializable(typeof(HookInstallRecord))]
+internal sealed partial class HookRecordJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using NLog;
+using NLog.Layouts;
 using NLog.Targets;
 
 namespace Passthrough.Logging;
@@ -18,7 +19,9 @@ public sealed unsafe class JournalTarget : TargetWithLayout
     public JournalTarget()
     {
         Name = "journal";
-        Layout = "${message}${onexception:${newline}${exception:format=tostring}}";
+        // The layout as code, not a "${message}${onexception:...}" string NLog would parse and bind at run
+        // time: the message, then the exception with its stack, if any.
+        Layout = Layout.FromMethod(static e => e.Exception is null ? e.FormattedMessage : e.FormattedMessage + Environment.NewLine + e.Exception, LayoutRenderOptions.None);
     }
 
     /// <summary>SYSLOG_IDENTIFIER, what `journalctl -t` selects.</summary>

@@ -46,12 +46,13 @@ public sealed record SetupOutcome(string? Timestamp, IReadOnlyList<string> Files
 /// </summary>
 public sealed class SetupApplier
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    // The manifest's serializer is generated at build time (no reflection in the native binary); same options as before.
+    private static readonly BackupManifestJsonContext Json = new(new JsonSerializerOptions
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    });
 
     private readonly HostRoot _root;
     private readonly IProcessRunner _runner;
@@ -303,13 +304,13 @@ public sealed class SetupApplier
     private static string Hash(string path) => SetupPlan.Sha256(File.ReadAllText(path));
 
     private static void WriteManifest(string dir, BackupManifest manifest) =>
-        AtomicFile.WriteText(Path.Join(dir, "manifest.json"), JsonSerializer.Serialize(manifest, JsonOptions) + "\n");
+        AtomicFile.WriteText(Path.Join(dir, "manifest.json"), JsonSerializer.Serialize(manifest, Json.BackupManifest) + "\n");
 
     private static BackupManifest? ReadManifest(string path)
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<BackupManifest>(File.ReadAllText(path), JsonOptions) : null;
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), Json.BackupManifest) : null;
         }
         catch (JsonException)
         {
@@ -317,3 +318,7 @@ public sealed class SetupApplier
         }
     }
 }
+
+/// <summary>The backup manifest's JSON, generated at build time.</summary>
+[JsonSerializable(typeof(BackupManifest))]
+internal sealed partial class BackupManifestJsonContext : JsonSerializerContext;

@@ -13,7 +13,7 @@ namespace Passthrough.Cli.Rendering;
 /// `groups --json` {"groups":[{"id","type","devices","viable","reason"}]}.
 /// </summary>
 /// <remarks>
-/// Written field by field with Utf8JsonWriter, in the layout <see cref="Json.Options"/> gives: tools
+/// Written field by field with Utf8JsonWriter, in the layout <see cref="Json.Shapes"/> gives: tools
 /// call `list --json` once per question, and the serializer's per-type set-up cost about 50 ms at each
 /// start, a third of the process.
 /// </remarks>

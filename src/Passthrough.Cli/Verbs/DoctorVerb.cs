@@ -74,7 +74,7 @@ internal sealed class DoctorVerb : IVerb
             var report = Doctor.Run(evidence);
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { findings = report.Findings });
+                Json.Write(context.Out, new DoctorJson(report.Findings), Json.Shapes.DoctorJson);
             }
             else
             {

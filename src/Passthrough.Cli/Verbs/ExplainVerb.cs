@@ -63,7 +63,7 @@ internal sealed class ExplainVerb : IVerb
             var explanations = ErrorCatalog.Explain(string.Join('\n', input));
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { explanations });
+                Json.Write(context.Out, new ExplainJson(explanations), Json.Shapes.ExplainJson);
             }
             else if (explanations.Count == 0)
             {

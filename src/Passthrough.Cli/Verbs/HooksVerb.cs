@@ -101,22 +101,23 @@ internal sealed class HooksVerb : IVerb
             var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight);
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new
-                {
-                    path = state.Target,
-                    installed = state.IsOurs,
-                    executable = state.IsExecutable,
-                    current = state.IsCurrent,
-                    binary = state.Binary,
-                    binaryRuns = state.BinaryRuns,
-                    modified = state.ModifiedUtc,
-                    daemon = new { name = daemon, running = running is not null, pid = running?.Pid, started = running?.StartedUtc },
-                    noticed,
-                    restart = probe.RestartCommand(daemon),
-                    legacyQemuHook = state.LegacyQemuHook,
-                    selinux = new { enabled = probe.SelinuxEnabled, labels = selinux.Select(l => new { path = l.Path, context = l.Context, ok = l.LooksRight }) },
-                    ok = healthy,
-                });
+                Json.Write(
+                    context.Out,
+                    new HookStatusJson(
+                        state.Target,
+                        state.IsOurs,
+                        state.IsExecutable,
+                        state.IsCurrent,
+                        state.Binary,
+                        state.BinaryRuns,
+                        state.ModifiedUtc,
+                        new HookDaemonJson(daemon, running is not null, running?.Pid, running?.StartedUtc),
+                        noticed,
+                        probe.RestartCommand(daemon),
+                        state.LegacyQemuHook,
+                        new HookSelinuxJson(probe.SelinuxEnabled, selinux.Select(l => new SelinuxLabelJson(l.Path, l.Context, l.LooksRight))),
+                        healthy),
+                    Json.Shapes.HookStatusJson);
                 return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
             }
 

@@ -53,25 +53,16 @@ internal sealed class RomVerb : IVerb
 
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new
-                {
-                    file = path,
-                    size = rom.Size,
-                    headerBytes = rom.HeaderBytes,
-                    images = rom.Images.Select(i => new
-                    {
-                        offset = i.Offset,
-                        codeType = (int)i.CodeType,
-                        vendorId = i.VendorIdText,
-                        deviceId = i.DeviceIdText,
-                        classCode = i.ClassCodeText,
-                        length = i.Length,
-                        last = i.Last,
-                        checksumOk = i.ChecksumOk,
-                    }),
-                    uefiCapable = rom.UefiCapable,
-                    findings = findings.Select(f => new { id = f.Id, severity = f.Severity, message = f.Message, remedy = f.Remedy }),
-                });
+                Json.Write(
+                    context.Out,
+                    new RomJson(
+                        path,
+                        rom.Size,
+                        rom.HeaderBytes,
+                        rom.Images.Select(i => new RomImageJson(i.Offset, (int)i.CodeType, i.VendorIdText, i.DeviceIdText, i.ClassCodeText, i.Length, i.Last, i.ChecksumOk)),
+                        rom.UefiCapable,
+                        findings.Select(f => new RomFindingJson(f.Id, f.Severity, f.Message, f.Remedy))),
+                    Json.Shapes.RomJson);
             }
             else
             {

@@ -55,7 +55,7 @@ internal sealed class SetupVerb : IVerb
             var plan = await MakePlanAsync(context, root, result, inputs, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(inputs.Json))
             {
-                Json.Write(context.Out, PlanJson(plan));
+                Json.Write(context.Out, PlanJson(plan), Json.Shapes.SetupPlanJson);
             }
             else
             {
@@ -87,7 +87,7 @@ internal sealed class SetupVerb : IVerb
             {
                 if (json)
                 {
-                    Json.Write(context.Out, new { applied = false, reason = "nothing to change", backup = (string?)null });
+                    Json.Write(context.Out, new SetupNothingJson(false, "nothing to change", null), Json.Shapes.SetupNothingJson);
                 }
 
                 return PassthroughCli.Ok;
@@ -105,7 +105,7 @@ internal sealed class SetupVerb : IVerb
             var outcome = await applier.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (json)
             {
-                Json.Write(context.Out, OutcomeJson(outcome, applied: true));
+                Json.Write(context.Out, OutcomeJson(outcome, applied: true), Json.Shapes.SetupOutcomeJson);
             }
             else
             {
@@ -151,7 +151,7 @@ internal sealed class SetupVerb : IVerb
             var outcome = await new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem).UndoAsync(stamp, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, OutcomeJson(outcome, applied: true));
+                Json.Write(context.Out, OutcomeJson(outcome, applied: true), Json.Shapes.SetupOutcomeJson);
             }
             else
             {
@@ -364,49 +364,35 @@ internal sealed class SetupVerb : IVerb
         return sb.ToString();
     }
 
-    private static object PlanJson(SetupPlan plan) => new
-    {
-        mode = plan.Mode.Name(),
-        bootloader = new
-        {
-            name = plan.Boot.Bootloader,
-            argsFile = plan.Boot.ArgsFile,
-            argsFiles = plan.Boot.ArgsFiles,
-            evidence = plan.Boot.Evidence,
-            ignored = plan.Boot.Ignored,
-            managedLoader = plan.Boot.ManagedLoader,
-            ukiBuilder = plan.Boot.Bootloader == Bootloader.Uki ? plan.Boot.UkiBuilder : (UkiBuilder?)null,
-            unifiedKernelImages = plan.Boot.UnifiedKernelImages,
-        },
-        initramfs = new { generator = plan.Boot.Initramfs, evidence = plan.Boot.InitramfsEvidence },
-        devices = plan.Devices,
-        argumentsAdded = plan.ArgumentsAdded,
-        argumentsRemoved = plan.ArgumentsRemoved,
-        edits = plan.Edits.Select(e => new
-        {
-            path = e.Path,
-            reason = e.Reason,
-            isNew = e.IsNew,
-            beforeSha256 = e.BeforeSha256,
-            afterSha256 = e.AfterSha256,
-            diff = UnifiedDiff.Render(e.Path, e.Before, e.After),
-        }),
-        commands = plan.Commands.Select(c => new { program = c.Program, arguments = c.Arguments, display = c.Display, reason = c.Reason }),
-        systemd = new { daemonReload = plan.DaemonReload, enable = plan.UnitsToEnable },
-        rebootNeeded = plan.RebootNeeded,
-        flagged = plan.Flagged,
-        notes = plan.Notes,
-        empty = plan.IsEmpty,
-    };
+    private static SetupPlanJson PlanJson(SetupPlan plan) => new(
+        plan.Mode.Name(),
+        new SetupBootloaderJson(
+            plan.Boot.Bootloader,
+            plan.Boot.ArgsFile,
+            plan.Boot.ArgsFiles,
+            plan.Boot.Evidence,
+            plan.Boot.Ignored,
+            plan.Boot.ManagedLoader,
+            plan.Boot.Bootloader == Bootloader.Uki ? plan.Boot.UkiBuilder : null,
+            plan.Boot.UnifiedKernelImages),
+        new SetupInitramfsJson(plan.Boot.Initramfs, plan.Boot.InitramfsEvidence),
+        plan.Devices,
+        plan.ArgumentsAdded,
+        plan.ArgumentsRemoved,
+        plan.Edits.Select(e => new SetupEditJson(e.Path, e.Reason, e.IsNew, e.BeforeSha256, e.AfterSha256, UnifiedDiff.Render(e.Path, e.Before, e.After))),
+        plan.Commands.Select(c => new SetupCommandJson(c.Program, c.Arguments, c.Display, c.Reason)),
+        new SetupSystemdJson(plan.DaemonReload, plan.UnitsToEnable),
+        plan.RebootNeeded,
+        plan.Flagged,
+        plan.Notes,
+        plan.IsEmpty);
 
-    private static object OutcomeJson(SetupOutcome outcome, bool applied) => new
-    {
+    private static SetupOutcomeJson OutcomeJson(SetupOutcome outcome, bool applied) => new(
         applied,
-        backup = outcome.Timestamp,
-        files = outcome.FilesWritten,
-        commandsRun = outcome.CommandsRun,
-        commandsNotRun = outcome.CommandsNotRun,
-        systemd = outcome.SystemdSteps,
-        rebootNeeded = outcome.RebootNeeded,
-    };
+        outcome.Timestamp,
+        outcome.FilesWritten,
+        outcome.CommandsRun,
+        outcome.CommandsNotRun,
+        outcome.SystemdSteps,
+        outcome.RebootNeeded);
 }

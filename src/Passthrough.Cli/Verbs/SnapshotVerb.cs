@@ -22,7 +22,7 @@ internal sealed class SnapshotVerb : IVerb
         {
             var root = GlobalOptions.HostRoot(result);
             var snapshot = Take(root);
-            var text = JsonSerializer.Serialize(snapshot, Json.Options) + "\n";
+            var text = JsonSerializer.Serialize(snapshot, Json.Shapes.HostSnapshot) + "\n";
             if (result.GetValue(output) is string file)
             {
                 AtomicFile.WriteText(file, text);
@@ -47,7 +47,7 @@ internal sealed class SnapshotVerb : IVerb
             var changes = SnapshotDiff.Compare(before, after);
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { changes });
+                Json.Write(context.Out, new SnapshotChangesJson(changes), Json.Shapes.SnapshotChangesJson);
             }
             else if (changes.Count == 0)
             {
@@ -89,7 +89,7 @@ internal sealed class SnapshotVerb : IVerb
 
         try
         {
-            var snapshot = JsonSerializer.Deserialize<HostSnapshot>(text, Json.Options)
+            var snapshot = JsonSerializer.Deserialize(text, Json.Shapes.HostSnapshot)
                 ?? throw new JsonException("empty document");
             if (snapshot.Format != HostSnapshot.CurrentFormat)
             {

@@ -21,7 +21,7 @@ internal sealed class StatusVerb : IVerb
             var exit = status.Healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, StatusJson.From(status));
+                Json.Write(context.Out, StatusJsonOf(status), Json.Shapes.StatusJson);
                 return exit;
             }
 
@@ -59,28 +59,18 @@ internal sealed class StatusVerb : IVerb
         return command;
     }
 
-    /// <summary>The --json shape (a contract scripts read): the first release's fields, plus ownerKind.</summary>
-    private sealed record StatusJson(IReadOnlyList<VmJson> Vms, IReadOnlyList<string> VfioOutsidePassthrough, bool Healthy)
-    {
-        public static StatusJson From(BindingStatus status) => new(
-            [.. status.Journals.Select(VmJson.From)],
-            [.. status.VfioOutsidePassthrough.Select(a => a.ToString())],
-            status.Healthy);
-    }
-
-    /// <summary>ownerKind: "vm" or "manual-bind", so a VM called "bind" is told apart from a manual bind.</summary>
-    private sealed record VmJson(string Owner, string OwnerKind, string Id, string Mode, string State, DateTimeOffset Started, IReadOnlyList<DeviceJson> Devices, IReadOnlyList<string> Released)
-    {
-        public static VmJson From(JournalStatus vm) => new(
+    /// <summary>The --json contract: the first release's fields, plus ownerKind ("vm" or "manual-bind"), so a VM
+    /// called "bind" is told apart from a manual bind.</summary>
+    private static StatusJson StatusJsonOf(BindingStatus status) => new(
+        [.. status.Journals.Select(vm => new VmStatusJson(
             vm.Journal.Owner.Name,
             vm.Journal.Owner is JournalOwner.ManualBind ? "manual-bind" : "vm",
             vm.Journal.Id,
             vm.Journal.Mode.Name(),
             vm.Journal.State,
             vm.Journal.Started,
-            [.. vm.Devices.Select(d => new DeviceJson(d.Address.ToString(), d.Expected, d.Current, d.HostDriver, d.Ok))],
-            vm.Released);
-    }
-
-    private sealed record DeviceJson(string Address, string Expected, string? Current, string? HostDriver, bool Ok);
+            [.. vm.Devices.Select(d => new DeviceStatusJson(d.Address.ToString(), d.Expected, d.Current, d.HostDriver, d.Ok))],
+            vm.Released))],
+        [.. status.VfioOutsidePassthrough.Select(a => a.ToString())],
+        status.Healthy);
 }

@@ -150,7 +150,7 @@ internal sealed class XmlVerb : IVerb
             var findings = DomainLint.Run(domain, inputs);
             if (result.GetValue(json))
             {
-                Json.Write(context.Out, new { findings = findings.Select(f => new { id = f.Id, severity = f.Severity, message = f.Message, remedy = f.Remedy }) });
+                Json.Write(context.Out, new LintJson(findings.Select(f => new LintFindingJson(f.Id, f.Severity, f.Message, f.Remedy))), Json.Shapes.LintJson);
             }
             else
             {

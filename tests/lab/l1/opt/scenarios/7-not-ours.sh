@@ -7,18 +7,19 @@ hostile="lab \$(touch pwned) 'q' \"d\" ; \`touch pwned\` ü"
 before="$(drivers)"
 plain_xml="$(domain_xml "$hostile" "" "" no)"
 
-t=$(now); passthrough --version > /dev/null; t_dotnet="$(elapsed "$t")"
+t=$(now); passthrough --version > /dev/null; t_version="$(elapsed "$t")"
 step "the installed hook on a domain without metadata, as libvirt calls it"
+lines_before="$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)"
 for op in "prepare begin" "start begin" "started begin" "stopped end" "release end"; do
   t=$(now)
   out="$(printf '%s\n' "$plain_xml" | "$HOOK" "$hostile" $op - 2>&1)" || fail "the hook exited non-zero for '$op'"
   took="$(elapsed "$t")"
   [ -z "$out" ] || fail "the hook printed something for a domain without metadata: $out"
-  # "Quickly" = without starting .NET: well under one `passthrough --version` (absolute times under
-  # TCG on a shared host say little).
-  awk -v t="$took" -v d="$t_dotnet" 'BEGIN { exit !(t < d / 3) }' || fail "the hook took $took s for '$op' on a domain without metadata (passthrough --version: $t_dotnet s)"
 done
-note "no-metadata hook call: $took s; passthrough --version: $t_dotnet s"
+# "Quickly" = without starting passthrough, whose every `hook qemu` run logs its first line. (The native
+# binary starts about as fast as the script's own shell, so a time comparison no longer tells.)
+[ "$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)" = "$lines_before" ] || fail "passthrough ran (and logged) for a domain without metadata"
+note "no-metadata hook call: $took s; passthrough --version: $t_version s"
 
 step "the installed hook on a domain WITH our metadata, for the calls passthrough does not act on"
 meta_xml="$(domain_xml "$hostile" dynamic "" no)"
@@ -28,7 +29,6 @@ for op in "start begin" "started begin" "stopped end" "migrate begin" "restore b
   out="$(printf '%s\n' "$meta_xml" | "$HOOK" "$hostile" $op - 2>&1)" || fail "the hook exited non-zero for '$op'"
   took="$(elapsed "$t")"; [ "$op" != "start begin" ] || took_start="$took"
   [ -z "$out" ] || fail "the hook printed something for '$op': $out"
-  awk -v t="$took" -v d="$t_dotnet" 'BEGIN { exit !(t < d / 3) }' || fail "the hook took $took s for '$op' on our domain: did it start passthrough? (passthrough --version: $t_dotnet s)"
 done
 [ "$( { wc -l < "$LOG"; } 2>/dev/null || echo 0)" = "$lines_before" ] || fail "passthrough ran (and logged) for a call it does not act on"
 note "start begin on our domain (no passthrough start): $took_start s"
