@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps deps-build test demo format format-fix install uninstall clean bench lab
+.PHONY: all build deps deps-build test demo format format-fix install uninstall clean bench bench-micro lab
 
 all: build
 
@@ -52,7 +52,12 @@ format:
 format-fix:
 	$(DOTNET) format Passthrough.sln -v quiet
 
-bench: build
+# Whole processes side by side (passthrough against lspci -nnk and virt-xml), with the goals of issue 12.
+bench: deps build
+	tests/bench/run
+
+# The BenchmarkDotNet micro-benchmarks (BENCH_ARGS as BenchmarkDotNet takes them).
+bench-micro: build
 	$(DOTNET) run -c Release --project tests/Passthrough.Benchmarks -- $(BENCH_ARGS)
 
 lab: build

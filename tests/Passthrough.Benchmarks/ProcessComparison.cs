@@ -21,7 +21,7 @@ public static class ProcessComparison
         var binary = Path.Join(RepoPaths.Root, "artifacts", "bin", "passthrough");
         if (!File.Exists(binary))
         {
-            Console.Error.WriteLine($"{binary} is missing: run `make build` first (`make bench` does).");
+            Console.Error.WriteLine($"{binary} is missing: run `make build` first (`make bench-micro` does).");
             return 1;
         }
 

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 namespace Passthrough.Benchmarks;
 
 /// <summary>
-/// `make bench`: the BenchmarkDotNet suites (arguments as BenchmarkDotNet takes them; none: every suite, in process, so
+/// `make bench-micro`: the BenchmarkDotNet suites (arguments as BenchmarkDotNet takes them; none: every suite, in process, so
 /// it never asks), then the
 /// whole-process comparison. --process-only skips the suites; --no-process skips the comparison;
 /// --write-host DIR only writes the generated host.

@@ -12,7 +12,7 @@ namespace Passthrough.Benchmarks;
 /// `xml add-gpu` as a user runs it (a whole process: start, parse, edit, print; goal: median at
 /// most 100 ms) side by side with virt-xml (Debian's virtinst) adding the same two hostdevs to the
 /// domain "test" on test:///default and printing the result. Needs `make build` first
-/// (artifacts/bin/passthrough). Run: `make bench BENCH_ARGS="--filter *XmlAddGpu*"`. Measured
+/// (artifacts/bin/passthrough). Run: `make bench-micro BENCH_ARGS="--filter *XmlAddGpu*"`. Measured
 /// 2026-11-22 on the shared two-core machine (load average about 45): median 497 ms against
 /// virt-xml 1181 ms (ratio 0.42); a .NET hello world took 60-120 ms at that load.
 /// </summary>
