@@ -68,6 +68,8 @@ internal sealed class RomVerb : IVerb
                         length = i.Length,
                         last = i.Last,
                         checksumOk = i.ChecksumOk,
+                        codeRevision = i.CodeRevision,
+                        efi = i.Efi is { } e ? new { subsystem = e.Subsystem, machineType = e.MachineType.ToString("x4", CultureInfo.InvariantCulture), compressed = e.Compressed } : null,
                     }),
                     uefiCapable = rom.UefiCapable,
                     findings = findings.Select(f => new { id = f.Id, severity = f.Severity, message = f.Message, remedy = f.Remedy }),
@@ -109,8 +111,8 @@ internal sealed class RomVerb : IVerb
             if (rom.DamagedSignatureOffset is int damaged)
             {
                 throw PassthroughException.Input(
-                    Invariant($"{path}: the ROM signature at offset 0x{damaged:x}, inside what would be cut off, has no valid PCIR structure: it may be a damaged image, so nothing was written."),
-                    "Dump or download the ROM again.");
+                    Invariant($"{path}: the ROM signature at offset 0x{damaged:x}, inside what would be cut off, starts what may be a damaged image (its PCIR structure is there, its length is not right), so nothing was written."),
+                    "Dump or download the ROM again; `passthrough rom inspect FILE` shows what is wrong.");
             }
 
             var fixedBytes = bytes.AsSpan(rom.HeaderBytes);
@@ -122,7 +124,7 @@ internal sealed class RomVerb : IVerb
                 context.Out.WriteLine($"The previous {target} is kept as {backup}.");
             }
 
-            context.Out.WriteLine(rom.UefiCapable ? "It has an EFI image: OVMF can show the boot screen." : "It has no EFI image: with OVMF the screen stays dark until the guest's driver loads.");
+            context.Out.WriteLine(rom.UefiCapable ? "It has an EFI image: OVMF can show the boot screen." : $"It has no EFI image OVMF loads ({rom.UefiRefusal}): with OVMF the screen stays dark until the guest's driver loads.");
             return PassthroughCli.Ok;
         });
         return command;
@@ -296,7 +298,7 @@ internal sealed class RomVerb : IVerb
         }
 
         context.Console.Write(table);
-        context.Out.WriteLine($"UEFI capable: {(rom.UefiCapable ? "yes (OVMF can show the boot screen)" : "no")}");
+        context.Out.WriteLine($"UEFI capable: {(rom.UefiCapable ? "yes (OVMF can show the boot screen)" : $"no ({rom.UefiRefusal})")}");
         context.Out.WriteLine(rom.HeaderBytes > 0 ? Invariant($"Header: {rom.HeaderBytes} bytes before the first image") : "Header: none");
     }
 
