@@ -42,6 +42,12 @@ public sealed record RomImageSpec
 
     public int EfiCompression { get; init; } = 1;
 
+    /// <summary>EFI InitializationSize in 512-byte blocks; null: the whole image.</summary>
+    public int? EfiInitializationBlocks { get; init; }
+
+    /// <summary>EfiImageHeaderOffset: where the PE/COFF driver starts inside the image.</summary>
+    public int EfiImageOffset { get; init; } = 0x60;
+
     public static RomImageSpec Legacy { get; } = new();
 
     public static RomImageSpec Efi { get; } = new() { CodeType = 3, Blocks = 32, PcirOffset = 0x1C, CodeRevision = 0 };
@@ -73,6 +79,42 @@ public sealed class RomImageBuilder
     public static byte[] WithVendorHeader(int headerBytes = 0x21C) =>
         new RomImageBuilder().Header(headerBytes).Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Build();
 
+    /// <summary>
+    /// A legacy BIOS option ROM that is not a PCI expansion ROM (a serial or network boot ROM of the
+    /// ISA era): 0x55AA, its size in 512-byte blocks, an entry jump, a checksum, and no PCIR pointer.
+    /// </summary>
+    public static byte[] LegacyOptionRom(int blocks = 16)
+    {
+        var rom = new byte[blocks * 512];
+        for (var i = 0; i < rom.Length; i++)
+        {
+            rom[i] = (byte)((i * 37 + 11) % 0x50);
+        }
+
+        rom[0] = 0x55;
+        rom[1] = 0xAA;
+        rom[2] = (byte)blocks;
+        rom[3] = 0xEB;
+        rom[4] = 0x4B;
+        rom.AsSpan(0x18, 2).Clear();
+        rom[^1] = 0;
+        byte sum = 0;
+        foreach (var b in rom)
+        {
+            sum += b;
+        }
+
+        rom[^1] = (byte)-sum;
+        return rom;
+    }
+
+    /// <summary>Bytes to put before the first image as they are (another ROM, say).</summary>
+    public RomImageBuilder Prefix(byte[] bytes)
+    {
+        _header = bytes;
+        return this;
+    }
+
     public RomImageBuilder Add(RomImageSpec spec)
     {
         _images.Add(spec);
@@ -85,6 +127,26 @@ public sealed class RomImageBuilder
         var header = new byte[bytes];
         var text = Encoding.ASCII.GetBytes("NVGI\0\0 VBIOS container written by a flash tool, version 5.792\0");
         text.AsSpan(0, Math.Min(text.Length, bytes)).CopyTo(header);
+        _header = header;
+        return this;
+    }
+
+    /// <summary>
+    /// A header like nvflash's on current NVIDIA dumps: <paramref name="bytes"/> of compressed-looking
+    /// (random, seeded) data, with a 0x55AA pair written at each of <paramref name="strayAt"/>; random
+    /// data also holds such pairs by itself (about one per 64 KiB).
+    /// </summary>
+    public RomImageBuilder RandomHeader(int bytes, int seed, params int[] strayAt)
+    {
+        var header = new byte[bytes];
+        new Random(seed).NextBytes(header);
+        "NVGI"u8.CopyTo(header);
+        foreach (var at in strayAt)
+        {
+            header[at] = 0x55;
+            header[at + 1] = 0xAA;
+        }
+
         _header = header;
         return this;
     }
@@ -132,7 +194,8 @@ public sealed class RomImageBuilder
             U16(image, 0x0A, spec.EfiMachine);
             U16(image, 0x0C, spec.EfiCompression);
             image.AsSpan(0x0E, 8).Clear();
-            U16(image, 0x16, 0x60);
+            U16(image, 0x02, spec.EfiInitializationBlocks ?? spec.Blocks);
+            U16(image, 0x16, spec.EfiImageOffset);
         }
         else
         {

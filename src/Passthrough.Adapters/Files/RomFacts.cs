@@ -28,7 +28,7 @@ public static class RomFacts
         try
         {
             var rom = RomParser.Parse(bytes);
-            return new RomFileFacts(true, true, rom.UefiCapable, rom.UefiCapable ? null : $"{rom.Images.Count} image(s), none EFI");
+            return new RomFileFacts(true, true, rom.UefiCapable, rom.UefiCapable ? null : rom.Images.Any(i => i.CodeType == RomCodeType.Efi) ? rom.UefiRefusal : $"{rom.Images.Count} image(s), none EFI");
         }
         catch (PassthroughException e)
         {

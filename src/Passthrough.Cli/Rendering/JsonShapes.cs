@@ -64,7 +64,10 @@ internal sealed record SelinuxLabelJson(string Path, string? Context, bool Ok);
 internal sealed record RomJson(string File, int Size, int HeaderBytes, IEnumerable<RomImageJson> Images, bool UefiCapable, IEnumerable<RomFindingJson> Findings);
 
 /// <summary>One image of a ROM in `rom inspect --json`.</summary>
-internal sealed record RomImageJson(int Offset, int CodeType, string VendorId, string DeviceId, string ClassCode, int Length, bool Last, bool? ChecksumOk);
+internal sealed record RomImageJson(int Offset, int CodeType, string VendorId, string DeviceId, string ClassCode, int Length, bool Last, bool? ChecksumOk, int CodeRevision, RomEfiJson? Efi);
+
+/// <summary>An EFI image's header in `rom inspect --json` (null for other images); machineType in hex like vendorId.</summary>
+internal sealed record RomEfiJson(int Subsystem, string MachineType, bool Compressed);
 
 /// <summary>One finding in `rom inspect --json`.</summary>
 internal sealed record RomFindingJson(string Id, Severity Severity, string Message, string? Remedy);

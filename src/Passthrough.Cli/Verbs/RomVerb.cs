@@ -59,7 +59,7 @@ internal sealed class RomVerb : IVerb
                         path,
                         rom.Size,
                         rom.HeaderBytes,
-                        rom.Images.Select(i => new RomImageJson(i.Offset, (int)i.CodeType, i.VendorIdText, i.DeviceIdText, i.ClassCodeText, i.Length, i.Last, i.ChecksumOk)),
+                        rom.Images.Select(i => new RomImageJson(i.Offset, (int)i.CodeType, i.VendorIdText, i.DeviceIdText, i.ClassCodeText, i.Length, i.Last, i.ChecksumOk, i.CodeRevision, i.Efi is { } e ? new RomEfiJson(e.Subsystem, e.MachineType.ToString("x4", CultureInfo.InvariantCulture), e.Compressed) : null)),
                         rom.UefiCapable,
                         findings.Select(f => new RomFindingJson(f.Id, f.Severity, f.Message, f.Remedy))),
                     Json.Shapes.RomJson);
@@ -100,8 +100,8 @@ internal sealed class RomVerb : IVerb
             if (rom.DamagedSignatureOffset is int damaged)
             {
                 throw PassthroughException.Input(
-                    Invariant($"{path}: the ROM signature at offset 0x{damaged:x}, inside what would be cut off, has no valid PCIR structure: it may be a damaged image, so nothing was written."),
-                    "Dump or download the ROM again.");
+                    Invariant($"{path}: the ROM signature at offset 0x{damaged:x}, inside what would be cut off, starts what may be a damaged image (its PCIR structure is there, its length is not right), so nothing was written."),
+                    "Dump or download the ROM again; `passthrough rom inspect FILE` shows what is wrong.");
             }
 
             var fixedBytes = bytes.AsSpan(rom.HeaderBytes);
@@ -113,7 +113,7 @@ internal sealed class RomVerb : IVerb
                 context.Out.WriteLine($"The previous {target} is kept as {backup}.");
             }
 
-            context.Out.WriteLine(rom.UefiCapable ? "It has an EFI image: OVMF can show the boot screen." : "It has no EFI image: with OVMF the screen stays dark until the guest's driver loads.");
+            context.Out.WriteLine(rom.UefiCapable ? "It has an EFI image: OVMF can show the boot screen." : $"It has no EFI image OVMF loads ({rom.UefiRefusal}): with OVMF the screen stays dark until the guest's driver loads.");
             return PassthroughCli.Ok;
         });
         return command;
@@ -265,7 +265,7 @@ internal sealed class RomVerb : IVerb
         }
 
         context.Console.Write(table);
-        context.Out.WriteLine($"UEFI capable: {(rom.UefiCapable ? "yes (OVMF can show the boot screen)" : "no")}");
+        context.Out.WriteLine($"UEFI capable: {(rom.UefiCapable ? "yes (OVMF can show the boot screen)" : $"no ({rom.UefiRefusal})")}");
         context.Out.WriteLine(rom.HeaderBytes > 0 ? Invariant($"Header: {rom.HeaderBytes} bytes before the first image") : "Header: none");
     }
 

@@ -21,12 +21,70 @@ public enum RomCodeType
 }
 
 /// <summary>
-/// The EFI part of an EFI image's ROM header (UEFI specification, "PCI Option ROM" section:
-/// EfiSignature 0x0EF1 at 0x04, EfiSubsystem at 0x08, EfiMachineType at 0x0A, CompressionType at 0x0C,
-/// EfiImageHeaderOffset at 0x16).
+/// The EFI part of an EFI image's ROM header (UEFI specification, "PCI Option ROMs" section, EFI PCI
+/// expansion ROM header: InitializationSize at 0x02 in 512-byte units, EfiSignature 0x0EF1 at 0x04,
+/// EfiSubsystem at 0x08, EfiMachineType at 0x0A, CompressionType at 0x0C, EfiImageHeaderOffset at 0x16).
 /// </summary>
-public sealed record EfiImageHeader(bool SignatureValid, int Subsystem, int MachineType, int Compression, int ImageOffset)
+public sealed record EfiImageHeader(bool SignatureValid, int Subsystem, int MachineType, int Compression, int ImageOffset, int InitializationBlocks = 0)
 {
+    public const int ApplicationSubsystem = 0x0A;
+
+    public const int BootServiceDriverSubsystem = 0x0B;
+
+    public const int RuntimeDriverSubsystem = 0x0C;
+
+    public const int X64Machine = 0x8664;
+
+    public const int EbcMachine = 0x0EBC;
+
+    /// <summary>The image is compressed (CompressionType 1, EFI compression).</summary>
+    public bool Compressed => Compression == 1;
+
+    /// <summary>
+    /// Why OVMF on an x86-64 host will not load this image, or null when it will. The checks are the
+    /// ones EDK2's PCI bus driver makes before it loads an option ROM image (tianocore/edk2,
+    /// MdeModulePkg/Bus/Pci/PciBusDxe/PciOptionRomSupport.c): ProcessOpRomImage skips EFI
+    /// applications; LocalLoadFile2 hands out only images with the 0x0EF1 signature, subsystem boot
+    /// service or runtime driver, CompressionType 0 or 1, and an initialization size within the image
+    /// with the PE image offset inside it. The machine type is checked by LoadImage (DXE core): x64 is
+    /// native, EBC runs on the EBC interpreter OVMF includes (EbcDxe); anything else is refused.
+    /// </summary>
+    public string? Refusal(int imageLength)
+    {
+        if (!SignatureValid)
+        {
+            return "it lacks the 0x0EF1 EFI signature: OVMF will not load it";
+        }
+
+        if (Subsystem == ApplicationSubsystem)
+        {
+            return "it is an EFI application (subsystem 10), not a driver: OVMF does not load applications from an option ROM";
+        }
+
+        if (Subsystem is not (BootServiceDriverSubsystem or RuntimeDriverSubsystem))
+        {
+            return Invariant($"its subsystem ({Subsystem}) is neither a boot service driver (11) nor a runtime driver (12): OVMF will not load it");
+        }
+
+        if (MachineType is not (X64Machine or EbcMachine))
+        {
+            return Invariant($"it is an EFI image for {MachineName} (0x{MachineType:X4}): OVMF on x86-64 will not load it");
+        }
+
+        if (Compression > 1)
+        {
+            return $"its compression type ({Hex(Compression)}) is unknown (0 is none, 1 EFI compression): OVMF will not load it";
+        }
+
+        var initialization = InitializationBlocks * 512;
+        if (initialization > imageLength || ImageOffset >= initialization)
+        {
+            return Invariant($"its initialization size ({initialization} bytes) does not fit the image ({imageLength} bytes) or does not hold the EFI driver at 0x{ImageOffset:x}: OVMF will not load it");
+        }
+
+        return null;
+    }
+
     /// <summary>EFI_IMAGE_SUBSYSTEM_* names (PE/COFF subsystem values).</summary>
     public string SubsystemName => Subsystem switch
     {
@@ -57,6 +115,8 @@ public sealed record EfiImageHeader(bool SignatureValid, int Subsystem, int Mach
     };
 
     private static string Hex(int value) => string.Create(CultureInfo.InvariantCulture, $"0x{value:x4}");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>One image of a PCI expansion ROM: its ROM header and PCI data structure (PCIR).</summary>
@@ -107,6 +167,13 @@ public sealed record RomImage
         _ => string.Create(CultureInfo.InvariantCulture, $"type {(int)CodeType}"),
     };
 
+    /// <summary>Why OVMF will not load this EFI image (see <see cref="EfiImageHeader.Refusal"/>); null for
+    /// an image it loads and for images that are not EFI images.</summary>
+    public string? EfiRefusal => CodeType == RomCodeType.Efi && Efi is { } efi ? efi.Refusal(Length) : null;
+
+    /// <summary>An EFI image OVMF on x86-64 loads as a driver (the GOP that shows the boot screen).</summary>
+    public bool UefiLoadable => CodeType == RomCodeType.Efi && Efi is not null && EfiRefusal is null;
+
     public string VendorIdText => VendorId.ToString("x4", CultureInfo.InvariantCulture);
 
     public string DeviceIdText => DeviceId.ToString("x4", CultureInfo.InvariantCulture);
@@ -127,8 +194,9 @@ public sealed record VbiosImage
     /// <summary>Bytes before the first image (a flash tool's header); 0 for a plain ROM.</summary>
     public required int HeaderBytes { get; init; }
 
-    /// <summary>A 0x55AA signature inside the header whose PCIR is broken: maybe a damaged image, so
-    /// the header must not be cut off blindly. Null when there is none.</summary>
+    /// <summary>An image start inside the header (on the 512-byte grid of the first image, with a PCIR
+    /// structure where its pointer says) whose length is broken: maybe a damaged image, so the header
+    /// must not be cut off blindly. Null when there is none.</summary>
     public int? DamagedSignatureOffset { get; init; }
 
     public required IReadOnlyList<RomImage> Images { get; init; }
@@ -137,8 +205,15 @@ public sealed record VbiosImage
     /// ROM will not work as it is (or not with OVMF), <see cref="Severity.Info"/> when it is only worth knowing.</summary>
     public required IReadOnlyList<Finding> Findings { get; init; }
 
-    /// <summary>An EFI image with a valid EFI signature is present: OVMF can show output during boot.</summary>
-    public bool UefiCapable => Images.Any(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true });
+    /// <summary>An EFI image OVMF on x86-64 loads is present: OVMF can show output during boot.</summary>
+    public bool UefiCapable => Images.Any(i => i.UefiLoadable);
+
+    /// <summary>Why the ROM is not UEFI capable (null when it is): no EFI image, or why OVMF refuses the first one.</summary>
+    public string? UefiRefusal => UefiCapable
+        ? null
+        : Images.FirstOrDefault(i => i.CodeType == RomCodeType.Efi) is { } efi
+            ? string.Create(CultureInfo.InvariantCulture, $"the EFI image at 0x{efi.Offset:x}: {efi.EfiRefusal}")
+            : "no EFI image";
 
     /// <summary>Bytes from the first image to the end of the last one.</summary>
     public int ImagesLength => Images.Count == 0 ? 0 : Images[^1].Offset + Images[^1].Length - HeaderBytes;

@@ -8,11 +8,12 @@ using Passthrough.Errors;
 namespace Passthrough.Rom;
 
 /// <summary>
-/// Parses PCI expansion ROM files (VBIOS) over bytes. Layout: PCI Firmware Specification 3.0, 5.1
-/// (ROM header 0x55AA with the PCIR pointer at 0x18; PCI data structure "PCIR") and the UEFI
-/// specification's "PCI Option ROM" section (EFI image header). Files from flash tools and
-/// download sites may carry a header before the first image: the first image is searched at any
-/// offset, not only at 512-byte boundaries as rom-parser does.
+/// Parses PCI expansion ROM files (VBIOS) over bytes. Layout: PCI Firmware Specification 3.x,
+/// "PCI Expansion ROM" section (ROM header 0x55AA with the PCIR pointer at 0x18; PCI data
+/// structure "PCIR", DWORD aligned) and the UEFI specification's "PCI Option ROMs" section (EFI
+/// image header). Files from flash tools and download sites may carry a header of any size before
+/// the first image, so the first image is searched at any offset, not only at 512-byte boundaries
+/// as rom-parser does; inside the ROM, images follow each other on 512-byte boundaries.
 /// Malformed input raises only <see cref="PassthroughException"/> (InvalidInput), naming the offset.
 /// </summary>
 public static class RomParser
@@ -39,25 +40,30 @@ public static class RomParser
             throw Bad("The ROM file is empty (offset 0x0).", "Dump the ROM again (`passthrough rom dump SLOT -o FILE`) or download it again.");
         }
 
-        var (first, straySignature) = FindFirstImage(bytes);
+        var (first, damaged) = FindFirstImage(bytes);
         var images = new List<RomImage>();
         var findings = new List<Finding>();
-        if (straySignature is int stray)
+        if (damaged is int at)
         {
             findings.Add(new Finding(
                 "damaged-image",
                 Severity.Warning,
-                $"The ROM signature at 0x{stray:x}, before the first valid image at 0x{first:x}, has no valid PCIR structure: it may be a damaged image rather than part of a header.",
-                "Dump or download the ROM again; do not cut this part off."));
+                $"The ROM signature at 0x{at:x}, a multiple of 512 bytes before the first valid image at 0x{first:x}, starts what looks like an image (its PCIR structure is where its pointer says) but {Damage(bytes, at)}: it may be a damaged image rather than part of a header.",
+                "Dump or download the ROM again; `passthrough rom fix` will not cut off what may be an image."));
         }
 
         if (first > 0)
         {
+            var what = bytes.StartsWith(RomSignature)
+                ? (IsLegacyOptionRom(bytes) ? "; they start with a legacy BIOS option ROM that has no PCI data structure, which is not part of the PCI expansion ROM" : "; they start with a 0x55AA signature but hold no PCI data structure where its pointer says, so they are not part of the PCI expansion ROM")
+                : string.Empty;
             findings.Add(new Finding(
                 "header",
                 Severity.Warning,
-                $"{first} bytes (0x{first:x}) come before the first image: a flash tool's or download site's header. QEMU expects the 0x55AA signature at offset 0.",
-                "Write the ROM without it: `passthrough rom fix FILE -o FIXED.rom`."));
+                $"{first} bytes (0x{first:x}) come before the first image: a flash tool's or download site's header{what}. QEMU expects the 0x55AA signature at offset 0, and OVMF reads an option ROM only when it starts there.",
+                damaged is null
+                    ? "Write the ROM without it: `passthrough rom fix FILE -o FIXED.rom`."
+                    : "Get an intact copy first (see the possibly damaged image above); then `passthrough rom fix FILE -o FIXED.rom` writes it without the header."));
         }
 
         var offset = first;
@@ -97,25 +103,22 @@ public static class RomParser
         {
             Size = bytes.Length,
             HeaderBytes = first,
-            DamagedSignatureOffset = straySignature,
+            DamagedSignatureOffset = damaged,
             Images = images,
             Findings = findings,
         };
     }
 
     /// <summary>
-    /// Offset 0 when the file starts with the ROM signature (then it must be a valid image);
-    /// otherwise the first offset with the signature and a PCIR structure where its pointer says.
+    /// The first valid image (see <see cref="Classify"/>) at any offset, and the first possibly damaged
+    /// image before it. A damaged image can only sit where an image chain ending at the valid one
+    /// would start one: a multiple of 512 bytes before it. A 0x55AA pair anywhere else is header data
+    /// (about one in 64 KiB of compressed or random data is one).
     /// </summary>
-    private static (int First, int? StraySignature) FindFirstImage(ReadOnlySpan<byte> bytes)
+    private static (int First, int? Damaged) FindFirstImage(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.StartsWith(RomSignature))
-        {
-            return (0, null);
-        }
-
         var position = 0;
-        int? firstSignature = null;
+        int? firstDamaged = null;
         while (position < bytes.Length)
         {
             var found = bytes[position..].IndexOf(RomSignature);
@@ -125,36 +128,131 @@ public static class RomParser
             }
 
             var candidate = position + found;
-            firstSignature ??= candidate;
-            if (LooksLikeImage(bytes, candidate))
+            switch (Classify(bytes, candidate))
             {
-                return (candidate, firstSignature < candidate ? firstSignature : null);
+                case Candidate.Valid:
+                    return (candidate, DamagedBefore(bytes, candidate));
+                case Candidate.Damaged:
+                    firstDamaged ??= candidate;
+                    break;
             }
 
             position = candidate + 1;
         }
 
-        throw firstSignature is int at
+        if (firstDamaged is int damaged)
+        {
+            // Throws the error that says what is wrong with it.
+            ParseImage(bytes, damaged, []);
+        }
+
+        if (bytes.StartsWith(RomSignature))
+        {
+            throw IsLegacyOptionRom(bytes)
+                ? Bad(
+                    $"The file is a legacy BIOS option ROM without a PCI data structure (0x55AA at offset 0x0, {bytes[2] * BlockSize} bytes by its size byte, checksum right, no PCIR structure): not a PCI expansion ROM; not usable as a GPU ROM.",
+                    "Use the GPU's own ROM: dump it with `passthrough rom dump SLOT -o FILE` or download it for this exact card model.")
+                : Bad(
+                    $"The file starts with the 0x55AA ROM signature, but the PCIR pointer of the image at offset 0x0 (0x{U16OrZero(bytes, 0x18):x}, read at offset 0x18) {PointerProblem(bytes, 0)}, and no valid image follows at any offset.",
+                    "The ROM is damaged, or it is an option ROM that is not a PCI expansion ROM: dump or download the GPU's ROM again.");
+        }
+
+        var firstSignature = bytes.IndexOf(RomSignature);
+        throw firstSignature >= 0
             ? Bad(
-                $"No valid ROM image in {bytes.Length} bytes: the first 0x55AA signature (at offset 0x{at:x}) and every later one lack a PCIR structure where their pointer says.",
+                $"No valid ROM image in {bytes.Length} bytes: the first 0x55AA signature (at offset 0x{firstSignature:x}) and every later one lack a PCIR structure where their pointer says.",
                 "This is not a PCI option ROM, or it is damaged. Dump or download it again.")
             : Bad(
                 $"No ROM image in {bytes.Length} bytes: no 0x55AA signature at any offset (from offset 0x0).",
                 "This is not a PCI option ROM (is it a flash tool's container or an archive?). Dump or download it again.");
     }
 
-    private static bool LooksLikeImage(ReadOnlySpan<byte> bytes, int offset)
+    private static int? DamagedBefore(ReadOnlySpan<byte> bytes, int first)
+    {
+        for (var at = first % BlockSize; at < first; at += BlockSize)
+        {
+            if (Classify(bytes, at) == Candidate.Damaged)
+            {
+                return at;
+            }
+        }
+
+        return null;
+    }
+
+    private enum Candidate
+    {
+        /// <summary>No image starts here (a 0x55AA pair in other data).</summary>
+        NotAnImage,
+
+        /// <summary>An image starts here, but its PCIR length does not fit it.</summary>
+        Damaged,
+
+        Valid,
+    }
+
+    /// <summary>
+    /// An image starts only with 0x55AA and a non-zero PCIR pointer that is DWORD aligned and leads to the
+    /// "PCIR" signature inside the file (PCI Firmware Specification 3.x, "PCI Expansion ROM" section: the
+    /// PCI data structure is DWORD aligned; EDK2's PCI bus driver stops at a pointer that is 0, unaligned
+    /// or outside the ROM). Such a start whose image length is 0 or runs past the file is damaged.
+    /// </summary>
+    private static Candidate Classify(ReadOnlySpan<byte> bytes, int offset)
+    {
+        if (!bytes[offset..].StartsWith(RomSignature) || PointerProblem(bytes, offset) is not null)
+        {
+            return Candidate.NotAnImage;
+        }
+
+        var pointer = U16(bytes, offset + 0x18);
+        var length = U16(bytes, offset + pointer + 0x10) * BlockSize;
+        return length == 0 || (long)offset + length > bytes.Length || pointer + PcirMinimumLength > length
+            ? Candidate.Damaged
+            : Candidate.Valid;
+    }
+
+    /// <summary>What keeps the PCIR pointer of a 0x55AA at this offset from leading to a PCIR structure; null when nothing does.</summary>
+    private static string? PointerProblem(ReadOnlySpan<byte> bytes, int offset)
     {
         if (offset > bytes.Length - RomHeaderLength)
+        {
+            return Invariant($"is missing (the file ends {bytes.Length - offset} bytes after the signature)");
+        }
+
+        var pointer = U16(bytes, offset + 0x18);
+        var pcir = (long)offset + pointer;
+        return pointer == 0 ? "is 0"
+            : pointer % 4 != 0 ? "is not a multiple of 4 (the PCI data structure is DWORD aligned)"
+            : pcir + PcirMinimumLength > bytes.Length ? Invariant($"points outside the file ({bytes.Length} bytes)")
+            : !bytes.Slice((int)pcir, 4).SequenceEqual(PcirSignature) ? Invariant($"leads to {Printable(bytes.Slice((int)pcir, 4))} at offset 0x{pcir:x}, not to the 'PCIR' signature")
+            : null;
+    }
+
+    private static string Damage(ReadOnlySpan<byte> bytes, int offset)
+    {
+        var pointer = U16(bytes, offset + 0x18);
+        var length = U16(bytes, offset + pointer + 0x10) * BlockSize;
+        return length == 0 ? "declares a length of 0"
+            : pointer + PcirMinimumLength > length ? Invariant($"its PCIR structure lies outside its declared {length} bytes")
+            : Invariant($"its declared {length} bytes run past the end of the file");
+    }
+
+    /// <summary>
+    /// A legacy BIOS option ROM (ISA-era layout, also used by serial and network boot ROMs): 0x55AA, a
+    /// size in 512-byte units at 0x02, and bytes over that size summing to 0; no PCI data structure.
+    /// </summary>
+    private static bool IsLegacyOptionRom(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 3 || !bytes.StartsWith(RomSignature) || PointerProblem(bytes, 0) is null)
         {
             return false;
         }
 
-        var pcir = (long)offset + U16(bytes, offset + 0x18);
-        return pcir + PcirMinimumLength <= bytes.Length
-            && bytes.Slice((int)pcir, 4).SequenceEqual(PcirSignature)
-            && U16(bytes, (int)pcir + 0x10) > 0;
+        var size = bytes[2] * BlockSize;
+        return size > 0 && size <= bytes.Length && Sum(bytes[..size]) == 0;
     }
+
+    private static int U16OrZero(ReadOnlySpan<byte> bytes, int offset) => offset + 2 <= bytes.Length ? U16(bytes, offset) : 0;
 
     private static RomImage ParseImage(ReadOnlySpan<byte> bytes, int offset, List<Finding> findings)
     {
@@ -167,6 +265,13 @@ public static class RomParser
 
         var pcirPointer = U16(bytes, offset + 0x18);
         var pcir = offset + pcirPointer;
+        if (pcirPointer == 0 || pcirPointer % 4 != 0)
+        {
+            throw Bad(
+                $"The PCIR pointer of the image at offset 0x{offset:x} (0x{pcirPointer:x}, read at offset 0x{offset + 0x18:x}) {PointerProblem(bytes, offset)}.",
+                "The ROM is damaged; dump or download it again.");
+        }
+
         if (pcir > bytes.Length - PcirMinimumLength)
         {
             throw Bad(
@@ -303,7 +408,8 @@ public static class RomParser
             Subsystem: U16(image, 0x08),
             MachineType: U16(image, 0x0A),
             Compression: U16(image, 0x0C),
-            ImageOffset: U16(image, 0x16));
+            ImageOffset: U16(image, 0x16),
+            InitializationBlocks: U16(image, 0x02));
 
     private static void AddVerdicts(List<RomImage> images, List<Finding> findings)
     {
@@ -325,12 +431,23 @@ public static class RomParser
                 "Dump or download the ROM again."));
         }
 
-        if (!images.Any(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true }))
+        foreach (var image in images.Where(i => i.CodeType == RomCodeType.Efi && i.Efi is { SignatureValid: true } && i.EfiRefusal is not null))
+        {
+            findings.Add(new Finding(
+                "efi-not-loadable",
+                Severity.Warning,
+                $"The EFI image at 0x{image.Offset:x}: {image.EfiRefusal}.",
+                "Use the ROM of this card model made for x86-64 PCs (dumped from such a card, or from the vendor)."));
+        }
+
+        if (!images.Any(i => i.UefiLoadable))
         {
             findings.Add(new Finding(
                 "no-uefi",
                 Severity.Warning,
-                "No EFI image: with OVMF (UEFI) the VM shows nothing on this GPU until the guest's driver loads.",
+                images.Any(i => i.CodeType == RomCodeType.Efi)
+                    ? "No EFI image OVMF loads: with OVMF (UEFI) the VM shows nothing on this GPU until the guest's driver loads."
+                    : "No EFI image: with OVMF (UEFI) the VM shows nothing on this GPU until the guest's driver loads.",
                 "Use a UEFI-capable ROM for the same card model (dumped from it, or from the vendor), or boot the VM with SeaBIOS."));
         }
 
@@ -358,4 +475,6 @@ public static class RomParser
     }
 
     private static PassthroughException Bad(string message, string remedy) => PassthroughException.Input(message, remedy);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -32,7 +32,7 @@ public class RomVerbTests
         Assert.That(root.GetProperty("uefiCapable").GetBoolean(), Is.True);
         Assert.That(root.GetProperty("findings").GetArrayLength(), Is.Zero);
         var first = root.GetProperty("images")[0];
-        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "offset", "codeType", "vendorId", "deviceId", "classCode", "length", "last", "checksumOk" }));
+        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "offset", "codeType", "vendorId", "deviceId", "classCode", "length", "last", "checksumOk", "codeRevision", "efi" }));
         Assert.That(first.GetRawText(), Does.Contain("\"vendorId\": \"1002\"").And.Contain("\"deviceId\": \"744c\"").And.Contain("\"classCode\": \"030000\""));
         Assert.That(first.GetProperty("length").GetInt32(), Is.EqualTo(32768));
         Assert.That(first.GetProperty("last").GetBoolean(), Is.False);
@@ -42,6 +42,65 @@ public class RomVerbTests
         Assert.That(efi.GetProperty("offset").GetInt32(), Is.EqualTo(32768));
         Assert.That(efi.GetProperty("last").GetBoolean(), Is.True);
         Assert.That(efi.GetProperty("checksumOk").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(first.GetProperty("codeRevision").GetInt32(), Is.EqualTo(1));
+        Assert.That(first.GetProperty("efi").ValueKind, Is.EqualTo(JsonValueKind.Null), "not an EFI image");
+        Assert.That(efi.GetProperty("codeRevision").GetInt32(), Is.Zero);
+        var efiHeader = efi.GetProperty("efi");
+        Assert.That(efiHeader.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "subsystem", "machineType", "compressed" }));
+        Assert.That(efiHeader.GetProperty("subsystem").GetInt32(), Is.EqualTo(11));
+        Assert.That(efiHeader.GetProperty("machineType").GetString(), Is.EqualTo("8664"));
+        Assert.That(efiHeader.GetProperty("compressed").GetBoolean(), Is.True);
+    }
+
+    [Test]
+    public void I_see_the_efi_fields_of_an_aarch64_application_image_as_json_and_why_it_is_not_uefi_capable()
+    {
+        var bytes = new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi with { EfiMachine = 0xAA64, EfiCompression = 0, CodeRevision = 7 }).Build();
+        var file = Write("arm.rom", bytes);
+
+        var json = CliRun.Run("rom", "inspect", file, "--json");
+        var text = CliRun.Run("rom", "inspect", file);
+
+        Assert.That(json.ExitCode, Is.EqualTo(1), json.ToString());
+        using var document = JsonDocument.Parse(json.Stdout);
+        var efi = document.RootElement.GetProperty("images")[1];
+        Assert.That(efi.GetProperty("codeRevision").GetInt32(), Is.EqualTo(7));
+        Assert.That(efi.GetProperty("efi").GetProperty("machineType").GetString(), Is.EqualTo("aa64"));
+        Assert.That(efi.GetProperty("efi").GetProperty("compressed").GetBoolean(), Is.False);
+        Assert.That(document.RootElement.GetProperty("uefiCapable").GetBoolean(), Is.False);
+        Assert.That(text.Stdout, Does.Contain("UEFI capable: no (the EFI image at 0x8000: it is an EFI image for AArch64 (0xAA64): OVMF on x86-64 will not load it)"));
+    }
+
+    [Test]
+    public void A_stray_signature_in_an_nvflash_header_neither_reads_as_damage_nor_blocks_rom_fix()
+    {
+        const int header = (200 * 1024) + 0x21C;
+        var original = RomBytes.WithU16(
+            new RomImageBuilder().RandomHeader(header, seed: 64, 0x2001, 0x15557, header - (3 * 512)).Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Build(),
+            header - (3 * 512) + 0x18,
+            0x40);
+        var input = Write("nvflash.rom", original);
+        var output = _dir.Combine("fixed.rom");
+
+        var inspect = CliRun.Run("rom", "inspect", input);
+        var fix = CliRun.Run("rom", "fix", input, "-o", output);
+
+        Assert.That(inspect.ExitCode, Is.EqualTo(1), inspect.ToString());
+        Assert.That(inspect.Stdout, Does.Contain(FormattableString.Invariant($"Header: {header} bytes")).And.Contain("UEFI capable: yes").And.Contain("rom fix"));
+        Assert.That(inspect.Stdout, Does.Not.Contain("damaged").And.Not.Contain("do not cut"));
+        Assert.That(fix.ExitCode, Is.Zero, fix.ToString());
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(original[header..]), "55 AA at offset 0, as OVMF needs");
+        Assert.That(CliRun.Run("rom", "inspect", output).ExitCode, Is.Zero, "the fixed ROM inspects clean");
+    }
+
+    [Test]
+    public void I_am_told_a_legacy_option_rom_is_not_a_gpu_rom()
+    {
+        var result = CliRun.Run("rom", "inspect", Write("serial.rom", RomImageBuilder.LegacyOptionRom()));
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("legacy BIOS option ROM without a PCI data structure").And.Contain("not usable as a GPU ROM"));
+        Assert.That(result.Stderr, Does.Not.Contain("damaged"));
     }
 
     [Test]
@@ -169,13 +228,16 @@ public class RomVerbTests
     [Test]
     public void I_get_exit_2_and_the_offset_when_fixing_a_damaged_rom()
     {
-        var damaged = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x18, 0xFFF0);
+        // The legacy image after the header keeps its PCIR structure but declares a length of 0.
+        var damaged = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x190 + 0x10, 0);
         var output = _dir.Combine("out.rom");
 
         var result = CliRun.Run("rom", "fix", Write("bad.rom", damaged), "-o", output);
+        var inspect = CliRun.Run("rom", "inspect", Write("bad.rom", damaged));
 
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
-        Assert.That(result.Stderr, Does.Contain("0x"));
+        Assert.That(result.Stderr, Does.Contain("0x21c").And.Contain("nothing was written"));
+        Assert.That(inspect.Stdout, Does.Contain("damaged image").And.Not.Contain("Write the ROM without it"), "no advice to run rom fix next to a possibly damaged image");
         Assert.That(File.Exists(output), Is.False);
     }
 

@@ -250,6 +250,7 @@ public class XmlVerbTests
         Directory.CreateDirectory(Path.Join(host.Path, "roms"));
         File.WriteAllBytes(Path.Join(host.Path, "roms", "legacy.rom"), RomImageBuilder.LegacyOnly());
         File.WriteAllBytes(Path.Join(host.Path, "roms", "efi.rom"), RomImageBuilder.LegacyAndEfi());
+        File.WriteAllBytes(Path.Join(host.Path, "roms", "arm.rom"), new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi with { EfiMachine = 0xAA64 }).Build());
         using var dir = new TempDirectory();
         var text = File.ReadAllText(Corpus("single-gpu-passthrough.xml"));
 
@@ -263,9 +264,11 @@ public class XmlVerbTests
         var missing = Lint("/roms/none.rom");
         var legacy = Lint("/roms/legacy.rom");
         var efi = Lint("/roms/efi.rom");
+        var arm = Lint("/roms/arm.rom");
 
         Assert.That(missing, Does.Contain("rom-missing"));
         Assert.That(legacy, Does.Contain("rom-no-efi"));
+        Assert.That(arm, Does.Contain("rom-no-efi").And.Contain("AArch64 (0xAA64)"), "an EFI image OVMF will not load is no EFI image to OVMF, and the reason is named");
         Assert.That(efi, Does.Not.Contain("rom-"));
         Assert.That(efi, Does.Not.Contain("group-not-viable"));
     }

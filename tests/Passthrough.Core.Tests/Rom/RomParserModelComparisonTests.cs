@@ -83,6 +83,22 @@ public class RomParserModelComparisonTests
         Assert.That(RomParserBehaviour.Render(RomParser.Parse(fixedBytes)), Is.EqualTo(RomParserBehaviour.Run(fixedBytes)));
     }
 
+    [TestCase(0x400)]
+    [TestCase(200 * 1024)]
+    public void The_rom_parser_model_reads_a_headered_rom_when_the_header_is_a_multiple_of_512_bytes(int header)
+    {
+        // Issue 18: rom-parser runs off the end only when the header is not a multiple of 512 bytes;
+        // the header must still go, as OVMF reads an option ROM only with 0x55AA at offset 0.
+        var bytes = RomImageBuilder.WithVendorHeader(header);
+
+        var theirs = RomParserBehaviour.Run(bytes);
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(theirs, Does.StartWith(string.Create(CultureInfo.InvariantCulture, $"Valid ROM signature found @{header:x}h")));
+        Assert.That(RomParserBehaviour.Render(rom), Is.EqualTo(theirs));
+        Assert.That(rom.Findings.Single(f => f.Id == "header").Remedy, Does.Contain("rom fix"));
+    }
+
     [Test]
     public void We_are_not_fooled_by_a_signature_at_a_512_byte_boundary_inside_an_image_where_the_model_is()
     {

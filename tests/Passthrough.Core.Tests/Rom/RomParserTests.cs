@@ -231,13 +231,114 @@ public class RomParserTests
     [Test]
     public void I_am_warned_when_what_looks_like_a_header_holds_a_damaged_image()
     {
-        var bytes = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x18, 0xFFF0);
+        // The legacy image at 0x21C keeps its PCIR structure but declares a length of 0: only the EFI
+        // image after it (32768 bytes, a multiple of 512, further on) is valid.
+        var bytes = RomBytes.WithU16(RomImageBuilder.WithVendorHeader(0x21C), 0x21C + 0x190 + 0x10, 0);
 
         var rom = RomParser.Parse(bytes);
 
         Assert.That(rom.HeaderBytes, Is.EqualTo(0x21C + 32768), "only the EFI image is valid");
         Assert.That(rom.DamagedSignatureOffset, Is.EqualTo(0x21C));
-        Assert.That(rom.Findings.Single(f => f.Id == "damaged-image").Message, Does.Contain("0x21c"));
+        var damaged = rom.Findings.Single(f => f.Id == "damaged-image");
+        Assert.That(damaged.Message, Does.Contain("0x21c").And.Contain("length of 0"));
+        Assert.That(damaged.Remedy, Does.Contain("Dump or download the ROM again"));
+        var header = rom.Findings.Single(f => f.Id == "header");
+        Assert.That(header.Remedy, Does.StartWith("Get an intact copy first"), "no advice to cut off what may be an image");
+    }
+
+    [TestCase(200 * 1024)]
+    [TestCase((200 * 1024) + 0x21C)]
+    public void A_stray_rom_signature_in_a_big_nvflash_header_is_header_data_not_a_damaged_image(int headerBytes)
+    {
+        // Stray pairs at offsets that are not a multiple of 512 from the image chain, and one that is
+        // (100 blocks before it) but whose PCIR pointer leads to random bytes.
+        var aligned = headerBytes - (100 * 512);
+        var header = new RomImageBuilder().RandomHeader(headerBytes, seed: 18, 0x1235, 0x10001, 0x2A003, aligned);
+        var bytes = RomBytes.WithU16(header.Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Build(), aligned + 0x18, 0x1C0);
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(CountSignatures(bytes.AsSpan(0, headerBytes)), Is.GreaterThanOrEqualTo(4));
+        Assert.That(rom.HeaderBytes, Is.EqualTo(headerBytes));
+        Assert.That(rom.Images.Select(i => i.CodeType), Is.EqualTo(new[] { RomCodeType.X86, RomCodeType.Efi }));
+        Assert.That(rom.DamagedSignatureOffset, Is.Null);
+        Assert.That(rom.Findings.Select(f => f.Id), Is.EqualTo(new[] { "header" }));
+        Assert.That(rom.Findings[0].Remedy, Does.Contain("rom fix"));
+        Assert.That(rom.UefiCapable, Is.True);
+    }
+
+    [Test]
+    public void A_legacy_option_rom_without_a_pci_data_structure_is_named_for_what_it_is()
+    {
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(RomImageBuilder.LegacyOptionRom()));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("legacy BIOS option ROM without a PCI data structure").And.Contain("not a PCI expansion ROM").And.Contain("not usable as a GPU ROM"));
+        Assert.That(e.Message + e.Remedy, Does.Not.Contain("damaged"));
+    }
+
+    [Test]
+    public void A_file_that_starts_with_a_signature_but_no_pcir_is_searched_for_a_later_image()
+    {
+        var bytes = new RomImageBuilder().Prefix(RomImageBuilder.LegacyOptionRom(16)).Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi).Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.HeaderBytes, Is.EqualTo(16 * 512));
+        Assert.That(rom.Images.Select(i => i.Offset), Is.EqualTo(new[] { 0x2000, 0x2000 + 32768 }));
+        Assert.That(rom.DamagedSignatureOffset, Is.Null);
+        var header = rom.Findings.Single(f => f.Id == "header");
+        Assert.That(header.Message, Does.Contain("legacy BIOS option ROM that has no PCI data structure"));
+        Assert.That(header.Remedy, Does.Contain("rom fix"));
+    }
+
+    [TestCase(0x192, "not a multiple of 4")]
+    [TestCase(0, "is 0")]
+    [TestCase(0x180, "not to the 'PCIR' signature")]
+    public void A_rom_whose_only_pcir_pointer_is_invalid_is_refused_naming_the_pointer(int pointer, string problem)
+    {
+        var bytes = RomBytes.WithU16(RomImageBuilder.LegacyOnly(), 0x18, pointer);
+
+        var e = Assert.Throws<PassthroughException>(() => RomParser.Parse(bytes));
+
+        Assert.That(e!.Kind, Is.EqualTo(FailureKind.InvalidInput));
+        Assert.That(e.Message, Does.Contain("PCIR pointer").And.Contain("offset 0x0").And.Contain(problem).And.Contain("no valid image follows"));
+    }
+
+    [TestCase(0x0A, 0x8664, 1, null, "EFI application (subsystem 10)")]
+    [TestCase(0x0D, 0x8664, 1, null, "subsystem (13) is neither a boot service driver (11) nor a runtime driver (12)")]
+    [TestCase(0x0B, 0xAA64, 1, null, "EFI image for AArch64 (0xAA64): OVMF on x86-64 will not load it")]
+    [TestCase(0x0B, 0x014C, 1, null, "EFI image for IA-32 (0x014C)")]
+    [TestCase(0x0B, 0x8664, 2, null, "compression type (0x0002) is unknown")]
+    [TestCase(0x0B, 0x8664, 1, 64, "initialization size (32768 bytes) does not fit the image (16384 bytes)")]
+    public void An_efi_image_ovmf_will_not_load_makes_the_rom_not_uefi_capable_and_says_why(int subsystem, int machine, int compression, int? initializationBlocks, string reason)
+    {
+        var bytes = new RomImageBuilder()
+            .Add(RomImageSpec.Legacy)
+            .Add(RomImageSpec.Efi with { EfiSubsystem = subsystem, EfiMachine = machine, EfiCompression = compression, EfiInitializationBlocks = initializationBlocks })
+            .Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.UefiCapable, Is.False);
+        Assert.That(rom.Images[1].EfiRefusal, Does.Contain(reason));
+        Assert.That(rom.UefiRefusal, Does.StartWith("the EFI image at 0x8000: ").And.Contain(reason));
+        Assert.That(rom.Findings.Single(f => f.Id == "efi-not-loadable").Message, Does.Contain("0x8000").And.Contain(reason));
+        Assert.That(rom.Findings.Single(f => f.Id == "no-uefi").Severity, Is.EqualTo(Severity.Warning));
+    }
+
+    [TestCase(0x0B, 0x8664, 1)]
+    [TestCase(0x0C, 0x8664, 0)]
+    [TestCase(0x0B, 0x0EBC, 1)]
+    public void Efi_drivers_ovmf_loads_make_the_rom_uefi_capable(int subsystem, int machine, int compression)
+    {
+        var bytes = new RomImageBuilder().Add(RomImageSpec.Legacy).Add(RomImageSpec.Efi with { EfiSubsystem = subsystem, EfiMachine = machine, EfiCompression = compression }).Build();
+
+        var rom = RomParser.Parse(bytes);
+
+        Assert.That(rom.UefiCapable, Is.True);
+        Assert.That(rom.UefiRefusal, Is.Null);
+        Assert.That(rom.Findings, Is.Empty);
     }
 
     [Test]
@@ -253,5 +354,16 @@ public class RomParserTests
         Assert.That(other.Message, Does.Contain("10de:2204").And.Contain("0000:03:00.0 is 1002:744c"));
         Assert.That(other.Remedy, Does.Contain("passthrough rom dump"));
         Assert.That((mine.Severity, mine.Remedy), Is.EqualTo((Severity.Info, (string?)null)));
+    }
+
+    private static int CountSignatures(ReadOnlySpan<byte> bytes)
+    {
+        var count = 0;
+        for (var i = 0; i + 1 < bytes.Length; i++)
+        {
+            count += bytes[i] == 0x55 && bytes[i + 1] == 0xAA ? 1 : 0;
+        }
+
+        return count;
     }
 }
