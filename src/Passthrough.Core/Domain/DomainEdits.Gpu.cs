@@ -36,7 +36,15 @@ public static partial class DomainEdits
         else
         {
             var ignore = existing.Select(h => h.Element).ToHashSet();
-            target = domain.IsQ35 ? (0, GuestSlots.FreeRootPort(domain, ignore), 0) : (0, 0, GuestSlots.FreeSlotOnRootBus(domain, ignore));
+            if (domain.IsQ35)
+            {
+                target = (0, GuestSlots.FreeRootPort(domain, ignore), 0);
+            }
+            else
+            {
+                var (bus, slot) = GuestSlots.FreeSlotOnPciBus(domain, ignore);
+                target = (0, bus, slot);
+            }
         }
 
         var hookBinds = domain.PassthroughConfig is not null;
