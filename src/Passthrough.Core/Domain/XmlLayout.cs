@@ -131,13 +131,10 @@ internal static partial class XmlLayout
                 var pos = rootAt - 1;
                 CaptureText(root, text, ref pos, entities);
             }
-            catch (ArgumentOutOfRangeException)
+            catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
             {
                 // The source does not read as we expect: keep the spellings found so far (each was
                 // checked against its value) and escape the rest as before.
-            }
-            catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
-            {
             }
         }
 
@@ -200,10 +197,8 @@ internal static partial class XmlLayout
                     throw new FormatException();
                 }
 
-                if (raw != node.Value)
-                {
-                    node.AddAnnotation(new RawSpelling(raw, node.Value));
-                }
+                // Also when raw equals the value: a literal '>' would otherwise come back as &gt;.
+                node.AddAnnotation(new RawSpelling(raw, node.Value));
 
                 pos = end;
             }

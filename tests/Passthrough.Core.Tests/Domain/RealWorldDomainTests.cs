@@ -66,6 +66,16 @@ public class RealWorldDomainTests
     }
 
     [Test]
+    public void A_literal_greater_than_sign_in_text_stays_literal_through_an_edit()
+    {
+        var domain = DomainDocument.Parse("<domain type='kvm'><name>gt</name><description>3 > 2, \"quoted\"</description><memory>1</memory></domain>", "t.xml");
+
+        DomainEdits.Set(domain, new DomainSettings { Smm = true });
+
+        Assert.That(domain.Save(), Does.Contain("<description>3 > 2, \"quoted\"</description>"));
+    }
+
+    [Test]
     public void An_edited_value_is_written_fresh_and_its_neighbours_keep_their_spelling()
     {
         var domain = DomainDocument.Parse("<domain type='kvm'><name>a&apos;b</name><title>x&#65;</title><memory>1</memory></domain>", "t.xml");
