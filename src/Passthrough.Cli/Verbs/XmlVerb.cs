@@ -38,8 +38,9 @@ internal sealed class XmlVerb : IVerb
         romBar.AcceptOnlyFromAmong("on", "off");
         var managed = new Option<string>("--managed") { Description = "Let libvirt bind the device (default: no when the Passthrough hook binds it, else yes).", HelpName = "yes|no" };
         managed.AcceptOnlyFromAmong("yes", "no");
+        var allowI440fx = new Option<bool>("--allow-i440fx") { Description = "Attach even on an i440fx machine (lint still reports pcie-on-i440fx)." };
         var output = new EditOutputOptions();
-        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed };
+        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed, allowI440fx };
         output.AddTo(command);
         command.SetAction((result, ct) =>
         {
@@ -67,7 +68,8 @@ internal sealed class XmlVerb : IVerb
 
             var attachment = new GpuAttachment(host, list)
                 .WithRom(romPath, result.GetValue(romBar) is { } bar ? bar == "on" : null)
-                .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null);
+                .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null)
+                .WithAllowI440fx(result.GetValue(allowI440fx));
             return EditAsync(context, result, file, output, d => DomainEdits.AddGpu(d, attachment), ct);
         });
         return command;
@@ -94,6 +96,8 @@ internal sealed class XmlVerb : IVerb
         var vendor = new Option<string>("--hyperv-vendor-id") { Description = "Hyper-V vendor_id (at most 12 characters), or off.", HelpName = "VALUE|off" };
         var hidden = OnOff("--kvm-hidden", "Hide the KVM signature from the guest.");
         var topoext = OnOff("--topoext", "Require topoext on the host-passthrough CPU (AMD SMT).");
+        var cpu = new Option<string>("--cpu") { Description = "Add <cpu mode='host-passthrough'> when the domain has no <cpu>.", HelpName = "host-passthrough" };
+        cpu.AcceptOnlyFromAmong("host-passthrough");
         var topology = new Option<string>("--cpu-topology") { Description = "CPU topology; also sets <vcpu> to the product.", HelpName = "SOCKETS,CORES,THREADS" };
         var ioapic = new Option<string>("--ioapic") { Description = "IOAPIC driver.", HelpName = "qemu|kvm" };
         ioapic.AcceptOnlyFromAmong("qemu", "kvm");
@@ -103,7 +107,7 @@ internal sealed class XmlVerb : IVerb
         var mode = new Option<string>("--passthrough-mode") { Description = "How the Passthrough hook handles this VM's devices (off: libvirt does).", HelpName = "static|dynamic|single-gpu|off" };
         mode.AcceptOnlyFromAmong("static", "dynamic", "single-gpu", "off");
         var output = new EditOutputOptions();
-        var command = new Command("set", "Set domain features that GPU passthrough needs.") { file, vendor, hidden, topoext, topology, ioapic, smm, balloon, mode };
+        var command = new Command("set", "Set domain features that GPU passthrough needs.") { file, vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode };
         output.AddTo(command);
         command.SetAction((result, ct) =>
         {
@@ -113,6 +117,7 @@ internal sealed class XmlVerb : IVerb
                 HypervVendorId = result.GetValue(vendor),
                 KvmHidden = Switch(result.GetValue(hidden)),
                 Topoext = Switch(result.GetValue(topoext)),
+                AddHostPassthroughCpu = result.GetValue(cpu) == "host-passthrough",
                 Topology = result.GetValue(topology) is { } t ? CpuTopology.Parse(t) : null,
                 Ioapic = result.GetValue(ioapic),
                 Smm = Switch(result.GetValue(smm)),
@@ -190,25 +195,25 @@ internal sealed class XmlVerb : IVerb
     /// <summary>Reads FILE or standard input and parses it; errors name the file.</summary>
     internal static (DomainDocument Domain, string Text) Load(CliContext context, string file)
     {
-        string text;
         if (file == "-")
         {
-            text = context.In.ReadToEnd();
-        }
-        else
-        {
-            try
-            {
-                text = File.ReadAllText(file);
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                throw PassthroughException.Input($"{file}: no such file.", "Give a domain XML file (`virsh dumpxml NAME > NAME.xml`), or - to read standard input.", e);
-            }
+            var input = context.In.ReadToEnd();
+            return (DomainDocument.Parse(input, "<stdin>"), input);
         }
 
-        var source = file == "-" ? "<stdin>" : file;
-        return (DomainDocument.Parse(text, source), text);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(file);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw PassthroughException.Input($"{file}: no such file.", "Give a domain XML file (`virsh dumpxml NAME > NAME.xml`), or - to read standard input.", e);
+        }
+
+        // In the file's own encoding (declared ISO-8859-1 stays ISO-8859-1, a BOM stays).
+        var (text, encoding) = DomainDocument.Decode(bytes, file);
+        return (DomainDocument.Parse(text, file, encoding), text);
     }
 
     private static async Task<int> EditAsync(CliContext context, ParseResult result, Argument<string> fileArgument, EditOutputOptions output, Action<DomainDocument> edit, CancellationToken ct)
@@ -229,7 +234,7 @@ internal sealed class XmlVerb : IVerb
         {
             if (edited != original)
             {
-                AtomicFile.WriteText(file, edited, file + ".bak");
+                AtomicFile.Write(file, domain.SaveBytes(), file + ".bak");
                 await context.Error.WriteLineAsync($"passthrough: wrote {file} (previous version in {file}.bak)").ConfigureAwait(false);
             }
             else

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
@@ -6,6 +7,15 @@ using Passthrough.Errors;
 using Passthrough.Pci;
 
 namespace Passthrough.Domain;
+
+/// <summary>The encoding a domain file was read in, and whether it began with a byte-order mark.</summary>
+public sealed record XmlFileEncoding(Encoding Encoding, bool ByteOrderMark)
+{
+    public static XmlFileEncoding Utf8 { get; } = new(new UTF8Encoding(false), false);
+
+    public byte[] GetBytes(string text) =>
+        ByteOrderMark ? [.. Encoding.GetPreamble(), .. Encoding.GetBytes(text)] : Encoding.GetBytes(text);
+}
 
 /// <summary>
 /// A libvirt domain XML document (https://libvirt.org/formatdomain.html) as a typed view over the
@@ -39,7 +49,10 @@ public sealed partial class DomainDocument
     /// Parses domain XML. Malformed XML and documents that are not a &lt;domain&gt; are input
     /// errors naming SOURCE:LINE:COLUMN.
     /// </summary>
-    public static DomainDocument Parse(string text, string source)
+    public static DomainDocument Parse(string text, string source) => Parse(text, source, XmlFileEncoding.Utf8);
+
+    /// <summary>Parses text decoded by <see cref="Decode"/>; <see cref="SaveBytes"/> encodes it back the same way.</summary>
+    public static DomainDocument Parse(string text, string source, XmlFileEncoding encoding)
     {
         XDocument document;
         try
@@ -71,9 +84,71 @@ public sealed partial class DomainDocument
             declaration = text[start..(end + 2)];
         }
 
+        if (document.DocumentType is { } doctype && text.IndexOf("<!DOCTYPE", StringComparison.Ordinal) is var at and >= 0)
+        {
+            // Keep the DOCTYPE as written: XLinq would respace it.
+            var bracket = text.IndexOf('[', at);
+            var close = text.IndexOf('>', at);
+            var end = bracket >= 0 && bracket < close ? text.IndexOf('>', text.IndexOf(']', bracket)) : close;
+            doctype.AddAnnotation(new RawSpelling(text[at..(end + 1)].Replace("\r\n", "\n", StringComparison.Ordinal), string.Empty));
+        }
+
         var quote = XmlLayout.Capture(document, text);
-        return new DomainDocument(document, declaration, quote, text.Contains("\r\n", StringComparison.Ordinal), source);
+        return new DomainDocument(document, declaration, quote, text.Contains("\r\n", StringComparison.Ordinal), source) { Encoding = encoding };
     }
+
+    /// <summary>How the file was encoded; <see cref="SaveBytes"/> writes it back the same way.</summary>
+    public XmlFileEncoding Encoding { get; private init; } = XmlFileEncoding.Utf8;
+
+    /// <summary>
+    /// Decodes a file's bytes as an XML parser does: a UTF-8 byte-order mark, else the encoding of the
+    /// XML declaration, else UTF-8. Bytes that are not proper UTF-8 are bad input, as libvirt (libxml2)
+    /// has it: "Input is not proper UTF-8"; nothing is guessed or replaced.
+    /// </summary>
+    public static (string Text, XmlFileEncoding Encoding) Decode(byte[] bytes, string source)
+    {
+        var bom = bytes.AsSpan().StartsWith(System.Text.Encoding.UTF8.Preamble);
+        var body = bom ? bytes.AsSpan(3) : bytes.AsSpan();
+        var head = System.Text.Encoding.ASCII.GetString(body[..Math.Min(body.Length, 200)]);
+        var declared = head.StartsWith("<?xml", StringComparison.Ordinal) ? DeclaredEncoding().Match(head) : null;
+        var name = declared is { Success: true } ? declared.Groups[1].Value : null;
+        if (bom || name is null || name.Equals("UTF-8", StringComparison.OrdinalIgnoreCase) || name.Equals("UTF8", StringComparison.OrdinalIgnoreCase))
+        {
+            var at = 0;
+            while (at < body.Length)
+            {
+                if (Rune.DecodeFromUtf8(body[at..], out _, out var used) != System.Buffers.OperationStatus.Done)
+                {
+                    var line = 1 + body[..at].Count((byte)'\n');
+                    throw PassthroughException.Input(
+                        $"{source}:{line}: Input is not proper UTF-8: byte 0x{body[at]:X2} at offset {at + (bom ? 3 : 0)}.",
+                        "Convert the file to UTF-8 (e.g. `iconv -f ISO-8859-1 -t UTF-8`) or declare its encoding in <?xml version='1.0' encoding='...'?>; nothing was written.");
+                }
+
+                at += used;
+            }
+
+            return (System.Text.Encoding.UTF8.GetString(body), new XmlFileEncoding(new UTF8Encoding(bom), bom));
+        }
+
+        System.Text.Encoding encoding;
+        try
+        {
+            encoding = System.Text.Encoding.GetEncoding(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw PassthroughException.Input(
+                $"{source}:1: the declared encoding '{name}' is not one this program reads (UTF-8, UTF-16, ISO-8859-1, US-ASCII).",
+                "Convert the file to UTF-8 with iconv and change the declaration to encoding='UTF-8'; nothing was written.",
+                e);
+        }
+
+        return (encoding.GetString(body), new XmlFileEncoding(encoding, false));
+    }
+
+    /// <summary>The document as saved, in the file's own encoding (with its byte-order mark, if it had one).</summary>
+    public byte[] SaveBytes() => Encoding.GetBytes(Save());
 
     /// <summary>The document as text, in the user's layout; unedited parts are byte for byte as read.</summary>
     public string Save()
@@ -89,7 +164,7 @@ public sealed partial class DomainDocument
     }
 
     /// <summary>The document as saved, parsed again: a deep copy that keeps the layout.</summary>
-    public DomainDocument Clone() => Parse(Save(), Source);
+    public DomainDocument Clone() => Parse(Save(), Source, Encoding);
 
     public string? Name => Root.Element("name")?.Value.Trim();
 
@@ -97,6 +172,18 @@ public sealed partial class DomainDocument
 
     /// <summary>The machine type (`pc-q35-9.2`, `q35`, `pc-i440fx-9.2`, `pc`); null when not given.</summary>
     public string? Machine => Os?.Element("type")?.Attribute("machine")?.Value;
+
+    /// <summary>The guest architecture of `&lt;os&gt;&lt;type arch&gt;`; null when not given (libvirt then takes the host's).</summary>
+    public string? Arch => Os?.Element("type")?.Attribute("arch")?.Value;
+
+    /// <summary>An x86 guest (x86_64, i686), or no arch given (then libvirt takes the host's, and we run on x86).</summary>
+    public bool IsX86 => Arch is null or "x86_64" or "i686";
+
+    /// <summary>
+    /// The hypervisor of `&lt;domain type&gt;`: qemu, kvm and hvf run under libvirt's QEMU driver; bhyve,
+    /// lxc, xen, vz, vmware and others do not have QEMU's machine types.
+    /// </summary>
+    public bool IsQemu => Root.Attribute("type")?.Value is "qemu" or "kvm" or "hvf";
 
     /// <summary>q35 (PCIe) machine.</summary>
     public bool IsQ35 => Machine?.Contains("q35", StringComparison.Ordinal) == true;
@@ -216,6 +303,9 @@ public sealed partial class DomainDocument
 
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var dec) ? dec : null;
     }
+
+    [GeneratedRegex(@"^<\?xml[^>]*?\sencoding\s*=\s*[""']([A-Za-z0-9._:-]+)[""']")]
+    private static partial Regex DeclaredEncoding();
 
     [GeneratedRegex(@"\s*Line \d+, position \d+\.\s*$")]
     private static partial Regex LinePositionSuffix();

@@ -16,6 +16,11 @@ public sealed record GpuAttachment(PciSlot Slot, IReadOnlyList<int> Functions)
     /// <summary>`managed`; null: keep an existing hostdev's value, new ones get 'no' when our hook binds them, else 'yes'.</summary>
     public bool? Managed { get; init; }
 
+    /// <summary>Attach even on an i440fx machine, where lint reports pcie-on-i440fx (`--allow-i440fx`).</summary>
+    public bool AllowI440fx { get; init; }
+
+    public GpuAttachment WithAllowI440fx(bool allow) => this with { AllowI440fx = allow };
+
     public GpuAttachment WithRom(string? file, bool? bar) => this with { RomFile = file, RomBar = bar };
 
     public GpuAttachment WithManaged(bool? managed) => this with { Managed = managed };
@@ -51,6 +56,9 @@ public sealed record DomainSettings
     public bool? KvmHidden { get; init; }
 
     public bool? Topoext { get; init; }
+
+    /// <summary>Add &lt;cpu mode='host-passthrough'&gt; when the domain has no &lt;cpu&gt; (`--cpu host-passthrough`).</summary>
+    public bool AddHostPassthroughCpu { get; init; }
 
     public CpuTopology? Topology { get; init; }
 

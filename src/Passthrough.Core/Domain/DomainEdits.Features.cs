@@ -15,6 +15,8 @@ public static partial class DomainEdits
             return;
         }
 
+        RequireX86(domain, "--hyperv-vendor-id", "Hyper-V enlightenments are x86 CPUID leaves (libvirt's qemu_validate.c: \"Hyperv features are not supported for architecture\")");
+
         // QEMU's hv-vendor-id is at most 12 characters (libvirt rejects longer values).
         if (vendor.Length is 0 or > 12 || vendor.Any(c => c is '\'' or '"' or '<' or '&' || char.IsControl(c)))
         {
@@ -35,7 +37,7 @@ public static partial class DomainEdits
         vendorId.SetAttributeValue("value", vendor);
     }
 
-    private static void SetTopoext(DomainDocument domain, bool on)
+    private static void SetTopoext(DomainDocument domain, bool on, bool addCpu)
     {
         var cpu = domain.Cpu;
         if (!on)
@@ -44,7 +46,8 @@ public static partial class DomainEdits
             return;
         }
 
-        cpu = EnsureHostPassthrough(domain, "--topoext on");
+        RequireX86(domain, "--topoext on", "topoext is an AMD x86 CPUID feature");
+        cpu = EnsureHostPassthrough(domain, "--topoext on", addCpu);
         var feature = cpu.Elements("feature").FirstOrDefault(f => f.Attribute("name")?.Value == "topoext");
         if (feature is null)
         {
@@ -90,11 +93,30 @@ public static partial class DomainEdits
         }
     }
 
-    private static XElement EnsureHostPassthrough(DomainDocument domain, string what)
+    /// <summary>Refuses an x86-only setting on a guest of another architecture, naming why.</summary>
+    internal static void RequireX86(DomainDocument domain, string what, string why)
+    {
+        if (!domain.IsX86)
+        {
+            var type = domain.Os!.Element("type")!;
+            throw PassthroughException.Input(
+                $"{domain.Source}:{DomainDocument.LineOf(type)}: {what} applies to x86 guests only, this one is arch='{domain.Arch}': {why}.",
+                "Leave it out for this guest; it is needed only for x86 Windows/Linux guests with an NVIDIA or AMD card.");
+        }
+    }
+
+    private static XElement EnsureHostPassthrough(DomainDocument domain, string what, bool addCpu)
     {
         var cpu = domain.Cpu;
         if (cpu is null)
         {
+            if (!addCpu)
+            {
+                throw PassthroughException.Input(
+                    $"{domain.Source}: {what} needs <cpu mode='host-passthrough'>, and the domain has no <cpu> element (libvirt then gives the guest its default CPU model).",
+                    "Add --cpu host-passthrough to add it, or add <cpu mode='host-passthrough' check='none' migratable='on'/> after <features> yourself (virt-manager: CPUs, Copy host CPU configuration).");
+            }
+
             cpu = domain.EnsureTop("cpu");
             cpu.SetAttributeValue("mode", "host-passthrough");
             return cpu;

@@ -22,6 +22,19 @@ public static partial class DomainEdits
             throw PassthroughException.Input($"No functions to attach for {gpu.Slot}.", "Give --functions 0,1 or leave it out to take them from the host.");
         }
 
+        if (!gpu.AllowI440fx && domain.IsQemu && domain.IsI440fx)
+        {
+            // Lint's own rule on the document as it would be: add-gpu never writes what lint calls an error.
+            var probe = domain.Clone();
+            AddGpu(probe, gpu with { AllowI440fx = true });
+            if (DomainLint.PcieOnI440fx(probe) is { } finding)
+            {
+                throw PassthroughException.Input(
+                    $"{finding.Message} (lint: {finding.Id}); nothing was written.",
+                    finding.Remedy + " To attach it anyway, give --allow-i440fx (lint will still report it).");
+            }
+        }
+
         var functions = gpu.Functions.Distinct().Order().ToList();
         var devices = EnsureDevices(domain);
         var existing = domain.PciHostdevs.Where(h => h.Source.Slot == gpu.Slot).ToList();
@@ -36,7 +49,15 @@ public static partial class DomainEdits
         else
         {
             var ignore = existing.Select(h => h.Element).ToHashSet();
-            target = domain.IsQ35 ? (0, GuestSlots.FreeRootPort(domain, ignore), 0) : (0, 0, GuestSlots.FreeSlotOnRootBus(domain, ignore));
+            if (domain.IsQ35)
+            {
+                target = (0, GuestSlots.FreeRootPort(domain, ignore), 0);
+            }
+            else
+            {
+                var (bus, slot) = GuestSlots.FreeSlotOnPciBus(domain, ignore);
+                target = (0, bus, slot);
+            }
         }
 
         var hookBinds = domain.PassthroughConfig is not null;

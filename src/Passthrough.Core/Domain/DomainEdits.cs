@@ -21,6 +21,9 @@ public static partial class DomainEdits
         {
             if (hidden)
             {
+                // formatdomain.html: "Hide the KVM hypervisor from standard MSR based discovery";
+                // QEMU's kvm=off is a property of its x86 CPUs only.
+                RequireX86(domain, "--kvm-hidden on", "KVM hiding masks x86 CPUID/MSR discovery (QEMU's kvm=off is an x86 CPU property)");
                 var kvm = domain.Ensure(EnsureFeatures(domain), "kvm");
                 domain.Ensure(kvm, "hidden").SetAttributeValue("state", "on");
             }
@@ -32,7 +35,12 @@ public static partial class DomainEdits
 
         if (settings.Topoext is bool topoext)
         {
-            SetTopoext(domain, topoext);
+            SetTopoext(domain, topoext, settings.AddHostPassthroughCpu);
+        }
+
+        if (settings.AddHostPassthroughCpu && domain.Cpu is null)
+        {
+            EnsureHostPassthrough(domain, "--cpu host-passthrough", addCpu: true);
         }
 
         if (settings.Topology is { } topology)

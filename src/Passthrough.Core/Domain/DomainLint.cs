@@ -32,15 +32,9 @@ public static class DomainLint
         var hostdevs = domain.PciHostdevs;
         string At(PciHostdev h) => h.Line is int line ? $"{domain.Source}:{line}: " : $"{domain.Source}: ";
 
-        // QEMU's i440fx has no PCIe bus: a PCIe GPU there loses its capabilities and the NVIDIA/AMD
-        // drivers refuse it (seed 004; libvirt formatdomain "pci-root" vs "pcie-root").
-        if (hostdevs.Count > 0 && domain.IsI440fx)
+        if (PcieOnI440fx(domain) is { } i440fx)
         {
-            findings.Add(new Finding(
-                "pcie-on-i440fx",
-                Severity.Error,
-                $"{At(hostdevs[0])}{string.Join(", ", hostdevs.Select(h => h.Source))} passed to machine '{domain.Machine ?? "pc (default)"}', an i440fx machine with no PCIe bus.",
-                "Recreate the VM on q35 (`passthrough new --slot ...`, or virt-manager: Chipset Q35 before the first start); a machine type cannot be switched in place reliably."));
+            findings.Add(i440fx);
         }
 
         if (hostdevs.Count > 0 && !domain.HasUefi)
@@ -126,6 +120,28 @@ public static class DomainLint
         }
 
         return [.. findings.OrderBy(f => f.Severity)];
+    }
+
+    /// <summary>
+    /// QEMU's i440fx has no PCIe bus: a PCIe GPU there loses its capabilities and the NVIDIA/AMD
+    /// drivers refuse it (seed 004; libvirt formatdomain "pci-root" vs "pcie-root"). Only libvirt's
+    /// QEMU driver has i440fx machines (bhyve, LXC, Xen and the rest do not). The one rule lint reports
+    /// and add-gpu refuses by.
+    /// </summary>
+    public static Finding? PcieOnI440fx(DomainDocument domain)
+    {
+        var hostdevs = domain.PciHostdevs;
+        if (hostdevs.Count == 0 || !domain.IsQemu || !domain.IsI440fx)
+        {
+            return null;
+        }
+
+        var at = hostdevs[0].Line is int line ? $"{domain.Source}:{line}: " : $"{domain.Source}: ";
+        return new Finding(
+            "pcie-on-i440fx",
+            Severity.Error,
+            $"{at}{string.Join(", ", hostdevs.Select(h => h.Source))} passed to machine '{domain.Machine ?? "pc (default)"}', an i440fx machine with no PCIe bus.",
+            "Recreate the VM on q35 (`passthrough new --slot ...`, or virt-manager: Chipset Q35 before the first start); a machine type cannot be switched in place reliably.");
     }
 
     private static void HostRules(DomainDocument domain, HostInventory host, IReadOnlyList<PciHostdev> hostdevs, List<Finding> findings, Func<PciHostdev, string> at)

@@ -4,7 +4,7 @@ using Passthrough.Errors;
 
 namespace Passthrough.Domain;
 
-/// <summary>Where a passed-through card goes in the guest: a free pcie-root-port (q35) or a free slot on bus 0 (i440fx).</summary>
+/// <summary>Where a passed-through card goes in the guest: a free pcie-root-port (q35) or a free slot on bus 0 or a pci-bridge (i440fx).</summary>
 internal static class GuestSlots
 {
     /// <summary>Guest buses in use: every PCI address inside &lt;devices&gt; except the given hostdevs'.</summary>
@@ -56,25 +56,51 @@ internal static class GuestSlots
             }
         }
 
-        var newIndex = taken.Count == 0 ? 1 : Math.Max(1, taken.Max() + 1);
+        // A bus that devices use without a declared controller still exists: libvirt adds its
+        // controller itself (a pcie-root-port on q35), so a new port must not take that index, or the
+        // card lands on a device's address ("Attempted double use of PCI Address", virDomainPCIAddressReserveAddr).
+        var newIndex = Math.Max(1, taken.Concat(used).DefaultIfEmpty(0).Max() + 1);
         var port = new XElement("controller", new XAttribute("type", "pci"), new XAttribute("index", newIndex.ToString(CultureInfo.InvariantCulture)), new XAttribute("model", "pcie-root-port"));
         var anchor = pci.LastOrDefault() ?? devices.Elements("controller").LastOrDefault() ?? devices.Elements().LastOrDefault(e => e.Name.LocalName is "emulator" or "disk");
         XmlLayout.Insert(devices, port, after: anchor, before: anchor is null ? devices.Elements().FirstOrDefault() : null);
         return newIndex;
     }
 
-    /// <summary>A free slot on bus 0 of an i440fx machine: 0 is the host bridge, 1 the PIIX3, 2 the primary video.</summary>
-    internal static int FreeSlotOnRootBus(DomainDocument domain, HashSet<XElement> ignore)
+    /// <summary>
+    /// A free slot on an i440fx machine: bus 0 first (0 is the host bridge, 1 the PIIX3, 2 the primary
+    /// video), then slots 1 to 31 of each pci-bridge in index order (slot 0 of a pci-bridge is not
+    /// usable, as libvirt's address sets have it: virDomainPCIAddressBusSetModel). A new pci-bridge
+    /// would need a free slot itself, which the card can take directly, so none is added.
+    /// </summary>
+    internal static (int Bus, int Slot) FreeSlotOnPciBus(DomainDocument domain, HashSet<XElement> ignore)
     {
-        var used = GuestAddresses(domain, ignore).Where(a => a.Bus == 0).Select(a => a.Slot).ToHashSet();
+        var used = GuestAddresses(domain, ignore).Select(a => (a.Bus, a.Slot)).ToHashSet();
         for (var slot = 3; slot <= 0x1f; slot++)
         {
-            if (!used.Contains(slot))
+            if (!used.Contains((0, slot)))
             {
-                return slot;
+                return (0, slot);
             }
         }
 
-        throw PassthroughException.Input($"{domain.Source}: every slot of the guest's PCI bus 0 is in use.", "Remove a device, or move the VM to a q35 machine (`passthrough new`).");
+        var bridges = domain.Devices!.Elements("controller")
+            .Where(c => c.Attribute("type")?.Value == "pci" && c.Attribute("model")?.Value == "pci-bridge")
+            .Select(c => DomainDocument.ParseNumber(c.Attribute("index")?.Value))
+            .OfType<int>()
+            .Order();
+        foreach (var bus in bridges)
+        {
+            for (var slot = 1; slot <= 0x1f; slot++)
+            {
+                if (!used.Contains((bus, slot)))
+                {
+                    return (bus, slot);
+                }
+            }
+        }
+
+        throw PassthroughException.Input(
+            $"{domain.Source}: every slot of the guest's PCI bus 0 and of its pci-bridges is in use.",
+            "Remove a device, or add <controller type='pci' model='pci-bridge'/> after freeing a slot for it on bus 0; better, move the VM to a q35 machine (`passthrough new`).");
     }
 }

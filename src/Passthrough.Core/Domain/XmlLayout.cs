@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
 
@@ -11,17 +13,31 @@ namespace Passthrough.Domain;
 /// </summary>
 internal sealed class StartTagLayout
 {
-    public Dictionary<XAttribute, (string Leading, char Quote)> Attributes { get; } = [];
+    public Dictionary<XAttribute, AttributeLayout> Attributes { get; } = [];
 
     public string Trailing { get; set; } = string.Empty;
 }
+
+/// <summary>
+/// One attribute as written: the whitespace before it, its quote, and its value as spelled in the
+/// source (`&amp;gt;`, `&amp;#65;`, an entity) with the value that spelling decodes to; the spelling is
+/// reused while the attribute still has that value.
+/// </summary>
+internal readonly record struct AttributeLayout(string Leading, char Quote, string? Raw, string Value);
+
+/// <summary>
+/// A text node as spelled in the source (`qemu&amp;apos;s`, `&amp;#x42;`, an internal DTD entity) and the
+/// value it decodes to. XLinq keeps only the value; the spelling is reused while the value is unchanged,
+/// so everything not edited comes out byte for byte.
+/// </summary>
+internal sealed record RawSpelling(string Raw, string Value);
 
 /// <summary>
 /// Serializes an <see cref="XDocument"/> loaded with <see cref="LoadOptions.PreserveWhitespace"/>
 /// so that an unedited document comes out byte for byte as it went in, and an edited one differs
 /// only where it was edited.
 /// </summary>
-internal static class XmlLayout
+internal static partial class XmlLayout
 {
     /// <summary>Reads every start tag's layout from the original text, using the line info XLinq keeps.</summary>
     public static char Capture(XDocument document, string text)
@@ -38,6 +54,7 @@ internal static class XmlLayout
         int Offset(IXmlLineInfo info) =>
             info.HasLineInfo() && info.LineNumber - 1 < lineStarts.Count ? lineStarts[info.LineNumber - 1] + info.LinePosition - 1 : -1;
 
+        var entities = InternalEntities(document);
         var single = 0;
         var dbl = 0;
         foreach (var element in document.Descendants())
@@ -79,13 +96,15 @@ internal static class XmlLayout
 
                 var quote = text[q];
                 _ = quote == '\'' ? single++ : dbl++;
-                layout.Attributes[attribute] = (leading, quote);
                 var close = text.IndexOf(quote, q + 1);
                 if (close < 0)
                 {
                     layout = null;
                     break;
                 }
+
+                var raw = Lf(text[(q + 1)..close]);
+                layout.Attributes[attribute] = new AttributeLayout(leading, quote, Decode(raw, entities, attribute: true) == attribute.Value ? raw : null, attribute.Value);
 
                 pos = close + 1;
             }
@@ -105,8 +124,173 @@ internal static class XmlLayout
             element.AddAnnotation(layout);
         }
 
+        if (document.Root is { } root && Offset(root) is var rootAt and > 0)
+        {
+            try
+            {
+                var pos = rootAt - 1;
+                CaptureText(root, text, ref pos, entities);
+            }
+            catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                // The source does not read as we expect: keep the spellings found so far (each was
+                // checked against its value) and escape the rest as before.
+            }
+        }
+
         return single >= dbl ? '\'' : '"';
     }
+
+    /// <summary>Walks an element's source from its '&lt;' in step with its nodes, remembering how each text was spelled.</summary>
+    private static void CaptureText(XElement element, string text, ref int pos, IReadOnlyDictionary<string, string> entities)
+    {
+        var gt = pos + 1;
+        for (var quote = '\0'; quote != '\0' || text[gt] != '>'; gt++)
+        {
+            if (quote == '\0' && text[gt] is '"' or '\'')
+            {
+                quote = text[gt];
+            }
+            else if (text[gt] == quote)
+            {
+                quote = '\0';
+            }
+        }
+
+        pos = gt + 1;
+        if (text[gt - 1] == '/')
+        {
+            return;
+        }
+
+        var nodes = element.Nodes().ToList();
+        var n = 0;
+        while (string.CompareOrdinal(text, pos, "</", 0, 2) != 0)
+        {
+            if (string.CompareOrdinal(text, pos, "<!--", 0, 4) == 0)
+            {
+                Expect<XComment>(nodes, n++);
+                pos = text.IndexOf("-->", pos, StringComparison.Ordinal) + 3;
+            }
+            else if (string.CompareOrdinal(text, pos, "<![CDATA[", 0, 9) == 0)
+            {
+                Expect<XCData>(nodes, n++);
+                pos = text.IndexOf("]]>", pos, StringComparison.Ordinal) + 3;
+            }
+            else if (string.CompareOrdinal(text, pos, "<?", 0, 2) == 0)
+            {
+                Expect<XProcessingInstruction>(nodes, n++);
+                pos = text.IndexOf("?>", pos, StringComparison.Ordinal) + 2;
+            }
+            else if (text[pos] == '<')
+            {
+                CaptureText(Expect<XElement>(nodes, n++), text, ref pos, entities);
+            }
+            else
+            {
+                var end = text.IndexOf('<', pos);
+                var raw = Lf(text[pos..end]);
+                var node = Expect<XText>(nodes, n++);
+                if (node is XCData || Decode(raw, entities, attribute: false) != node.Value)
+                {
+                    // Entity text with markup, or XLinq split the run: stop here, escape the rest.
+                    throw new FormatException();
+                }
+
+                // Also when raw equals the value: a literal '>' would otherwise come back as &gt;.
+                node.AddAnnotation(new RawSpelling(raw, node.Value));
+
+                pos = end;
+            }
+        }
+
+        pos = text.IndexOf('>', pos) + 1;
+    }
+
+    private static T Expect<T>(List<XNode> nodes, int index)
+        where T : XNode =>
+        index < nodes.Count && nodes[index] is T node ? node : throw new FormatException();
+
+    /// <summary>The general entities of the internal DTD subset (`&lt;!ENTITY name 'value'&gt;`).</summary>
+    private static Dictionary<string, string> InternalEntities(XDocument document)
+    {
+        var entities = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (document.DocumentType?.InternalSubset is { } subset)
+        {
+            foreach (Match m in EntityDeclaration().Matches(subset))
+            {
+                entities.TryAdd(m.Groups[1].Value, m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Value);
+            }
+        }
+
+        return entities;
+    }
+
+    /// <summary>
+    /// What an XML parser makes of a text or attribute value as spelled: the predefined entities,
+    /// character references, internal entities, line ends as LF and, in attributes, white space as
+    /// spaces (XML 1.0 sections 2.11, 3.3.3, 4.1, 4.4). Null when the spelling is beyond this.
+    /// </summary>
+    internal static string? Decode(string raw, IReadOnlyDictionary<string, string> entities, bool attribute, int depth = 0)
+    {
+        if (depth > 8)
+        {
+            return null;
+        }
+
+        var sb = new StringBuilder(raw.Length);
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var c = raw[i];
+            if (c == '&')
+            {
+                var semi = raw.IndexOf(';', i);
+                if (semi < 0)
+                {
+                    return null;
+                }
+
+                var name = raw[(i + 1)..semi];
+                i = semi;
+                if (name.StartsWith("#x", StringComparison.Ordinal) && int.TryParse(name.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hex) && Rune.IsValid(hex))
+                {
+                    sb.Append(char.ConvertFromUtf32(hex));
+                }
+                else if (name.StartsWith('#') && int.TryParse(name.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var dec) && Rune.IsValid(dec))
+                {
+                    sb.Append(char.ConvertFromUtf32(dec));
+                }
+                else if (name switch { "lt" => "<", "gt" => ">", "amp" => "&", "apos" => "'", "quot" => "\"", _ => null } is { } predefined)
+                {
+                    sb.Append(predefined);
+                }
+                else if (entities.TryGetValue(name, out var value) && Decode(value, entities, attribute, depth + 1) is { } expanded)
+                {
+                    sb.Append(expanded);
+                }
+                else
+                {
+                    return null;
+                }
+            }
+            else if (attribute && c is '\n' or '\r' or '\t')
+            {
+                sb.Append(' ');
+            }
+            else
+            {
+                sb.Append(c == '\r' ? '\n' : c);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Line ends as the parser sees them; Save turns LF back into CRLF for CRLF files.</summary>
+    private static string Lf(string raw) => raw.Replace("\r\n", "\n", StringComparison.Ordinal);
+
+    [GeneratedRegex("""<!ENTITY\s+([^\s%]+)\s+(?:"([^"]*)"|'([^']*)')\s*>""")]
+    private static partial Regex EntityDeclaration();
 
     public static string Write(XDocument document, string? declaration, char quote)
     {
@@ -134,6 +318,9 @@ internal static class XmlLayout
             case XCData c:
                 sb.Append("<![CDATA[").Append(c.Value).Append("]]>");
                 break;
+            case XText t when t.Annotation<RawSpelling>() is { } raw && raw.Value == t.Value:
+                sb.Append(raw.Raw);
+                break;
             case XText t:
                 EscapeText(sb, t.Value);
                 break;
@@ -148,6 +335,9 @@ internal static class XmlLayout
                 }
 
                 sb.Append("?>");
+                break;
+            case XDocumentType d when d.Annotation<RawSpelling>() is { } raw:
+                sb.Append(raw.Raw);
                 break;
             case XDocumentType d:
                 sb.Append(d.ToString());
@@ -164,10 +354,18 @@ internal static class XmlLayout
         sb.Append('<').Append(name);
         foreach (var a in e.Attributes())
         {
-            var (leading, q) = layout is not null && layout.Attributes.TryGetValue(a, out var l) ? l : (" ", quote);
-            sb.Append(leading).Append(AttributeName(e, a)).Append('=').Append(q);
-            EscapeAttribute(sb, a.Value, q);
-            sb.Append(q);
+            var l = layout is not null && layout.Attributes.TryGetValue(a, out var known) ? known : new AttributeLayout(" ", quote, null, a.Value);
+            sb.Append(l.Leading).Append(AttributeName(e, a)).Append('=').Append(l.Quote);
+            if (l.Raw is not null && l.Value == a.Value)
+            {
+                sb.Append(l.Raw);
+            }
+            else
+            {
+                EscapeAttribute(sb, a.Value, l.Quote);
+            }
+
+            sb.Append(l.Quote);
         }
 
         sb.Append(layout?.Trailing ?? string.Empty);

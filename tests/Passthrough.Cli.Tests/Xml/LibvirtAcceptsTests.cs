@@ -21,9 +21,10 @@ public class LibvirtAcceptsTests
         var docs = new List<(string, string)>();
         foreach (var file in files)
         {
-            var text = File.ReadAllText(file);
+            // In the file's own encoding; virsh hands libvirt UTF-8 text (libvirt reads nothing else).
+            var (text, encoding) = DomainDocument.Decode(File.ReadAllBytes(file), file);
             docs.Add((Path.GetFileName(file), text));
-            docs.Add((Path.GetFileName(file) + " (saved)", DomainDocument.Parse(text, file).Save()));
+            docs.Add((Path.GetFileName(file) + " (saved)", DomainDocument.Parse(text, file, encoding).Save()));
         }
 
         var verdicts = LibvirtCheck.DefineAndDump(docs);
@@ -45,7 +46,7 @@ public class LibvirtAcceptsTests
         {
             foreach (var file in Directory.GetFiles(CorpusDir, "*.xml").Order())
             {
-                Assert.That(LibvirtCheck.Validate(File.ReadAllText(file), Path.GetFileName(file)), Is.Null);
+                Assert.That(LibvirtCheck.Validate(DomainDocument.Decode(File.ReadAllBytes(file), file).Text, Path.GetFileName(file)), Is.Null);
             }
         });
     }

@@ -19,7 +19,7 @@ public class DomainEditTests
         ["add-gpu-seed004-split"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:01:00"), [0, 1])),
         ["add-gpu-one-line"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:03:00"), [0, 1])),
         ["add-gpu-rom"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:03:00"), [0, 1, 2, 3]).WithRom("/usr/share/vgabios/navi31.rom", true)),
-        ["add-gpu-i440fx"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:02:00"), [0, 1])),
+        ["add-gpu-i440fx"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:02:00"), [0, 1]).WithAllowI440fx(true)),
         ["add-gpu-tabs"] = d => DomainEdits.AddGpu(d, new GpuAttachment(PciSlot.Parse("0000:65:00"), [0, 1, 2]).WithManaged(false)),
         ["remove-gpu"] = d => DomainEdits.RemoveGpu(d, PciSlot.Parse("0000:03:00")),
         ["set-windows-features"] = d => DomainEdits.Set(d, new DomainSettings { HypervVendorId = "1234567890ab", KvmHidden = true, Smm = true, Ioapic = "kvm", MemballoonNone = true, Topology = new CpuTopology(1, 8, 2) }),
@@ -29,7 +29,7 @@ public class DomainEditTests
         ["set-passthrough-off"] = d => DomainEdits.Set(d, new DomainSettings { PassthroughOff = true }),
         ["set-crlf"] = d => DomainEdits.Set(d, new DomainSettings { Smm = true, KvmHidden = true }),
         ["set-double-quotes"] = d => DomainEdits.Set(d, new DomainSettings { KvmHidden = true, HypervVendorId = "passthru" }),
-        ["set-topology-minimal"] = d => DomainEdits.Set(d, new DomainSettings { Topology = new CpuTopology(1, 2, 2), Topoext = true }),
+        ["set-topology-minimal"] = d => DomainEdits.Set(d, new DomainSettings { Topology = new CpuTopology(1, 2, 2), Topoext = true, AddHostPassthroughCpu = true }),
         ["set-vendor-off"] = d => DomainEdits.Set(d, new DomainSettings { HypervVendorId = "off", KvmHidden = false }),
     };
 

@@ -16,11 +16,12 @@ public class RoundTripTests
     [TestCaseSource(nameof(Corpus))]
     public void I_get_my_file_back_byte_for_byte_when_nothing_is_edited(string file)
     {
-        var text = File.ReadAllText(Path.Join(RepoPaths.Fixtures, "domains", "corpus", file));
+        var bytes = File.ReadAllBytes(Path.Join(RepoPaths.Fixtures, "domains", "corpus", file));
+        var (text, encoding) = DomainDocument.Decode(bytes, file);
 
-        var saved = DomainDocument.Parse(text, file).Save();
+        var saved = DomainDocument.Parse(text, file, encoding).SaveBytes();
 
-        Assert.That(saved, Is.EqualTo(text));
+        Assert.That(saved, Is.EqualTo(bytes));
     }
 
     [TestCaseSource(nameof(Corpus))]
