@@ -11,13 +11,26 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps test demo format format-fix install uninstall clean bench lab
+.PHONY: all build deps test demo format format-fix install uninstall clean bench lab completions man
 
 all: build
 
 build:
 	$(DOTNET) publish src/Passthrough.Cli/Passthrough.Cli.csproj -c $(CONFIG) -o $(ART)/bin --nologo -v quiet -p:UseAppHost=true
 	@test -x $(BIN) && echo "built $(BIN)"
+
+# Generated from the built program's command tree (`passthrough completion SHELL`, `passthrough man`).
+completions: build
+	@mkdir -p $(ART)/completions
+	$(BIN) completion bash > $(ART)/completions/passthrough.bash
+	$(BIN) completion zsh > $(ART)/completions/_passthrough
+	$(BIN) completion fish > $(ART)/completions/passthrough.fish
+
+man: build
+	@rm -rf $(ART)/man
+	$(BIN) man --output $(ART)/man >/dev/null
+	@for page in $(ART)/man/*.1; do out=$$(groff -man -ww -z $$page 2>&1); [ -z "$$out" ] || { echo "$$page: $$out" >&2; exit 1; }; done
+	@ls $(ART)/man
 
 deps:
 	tests/install-deps
