@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Passthrough.Cli.Rendering;
+using Passthrough.Diagnostics;
 using Passthrough.Errors;
 using Passthrough.Hooks;
 
@@ -98,7 +99,10 @@ internal sealed class HooksVerb : IVerb
             var selinux = probe.SelinuxEnabled
                 ? new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath }.Where(p => File.Exists(root.Path(p)) || Directory.Exists(root.Path(p))).Select(probe.LabelOf).ToList()
                 : [];
-            var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight);
+            var (enforcing, unconfined, hookFiles) = probe.SelinuxFacts();
+            var selinuxFindings = SelinuxHookChecks.Check(enforcing, unconfined, hookFiles).ToList();
+            var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight)
+                && selinuxFindings.All(f => f.Severity is Severity.Ok or Severity.Info);
             if (result.GetValue(json))
             {
                 Json.Write(context.Out, new
@@ -114,7 +118,12 @@ internal sealed class HooksVerb : IVerb
                     noticed,
                     restart = probe.RestartCommand(daemon),
                     legacyQemuHook = state.LegacyQemuHook,
-                    selinux = new { enabled = probe.SelinuxEnabled, labels = selinux.Select(l => new { path = l.Path, context = l.Context, ok = l.LooksRight }) },
+                    selinux = new
+                    {
+                        enabled = probe.SelinuxEnabled,
+                        labels = selinux.Select(l => new { path = l.Path, context = l.Context, ok = l.LooksRight }),
+                        findings = selinuxFindings.Select(f => new { id = f.Id, severity = f.Severity.ToString().ToLowerInvariant(), subject = f.Subject, message = f.Message, evidence = f.Evidence, remedy = f.Remedy }),
+                    },
                     ok = healthy,
                 });
                 return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
@@ -146,7 +155,13 @@ internal sealed class HooksVerb : IVerb
                 null => $"Noticed: {daemon} is not running; it reads the hook when it starts.",
             });
             WriteLegacyNote(context, root);
-            return WriteSelinux(context, probe, json: false) && healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+            var labelsRight = WriteSelinux(context, probe, json: false);
+            foreach (var finding in selinuxFindings.Where(f => f.Severity != Severity.Ok || f.Subject is null))
+            {
+                output.WriteLine($"SELinux: {finding.Message}" + (finding.Remedy is null ? string.Empty : $" Run: {finding.Remedy}"));
+            }
+
+            return labelsRight && healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
         });
         return command;
     }
