@@ -200,7 +200,7 @@ internal static class ManPages
             ("/etc/libvirt/hooks/qemu.d/50-passthrough", "The libvirt QEMU hook `passthrough hooks install` writes."),
             ("/run/passthrough/", "State journals: what the hook or `bind` changed, replayed by `restore`."),
             ("/var/lib/passthrough/backups/", "Backups of hook, domain and setup files, restored by `hooks uninstall` and `setup undo`."),
-            ("/usr/share/qemu/, /usr/share/kvm/, /var/lib/libvirt/images/", "Where `rom install` puts ROM files (Fedora and Arch, Debian, Fedora Atomic)."),
+            ("/usr/share/qemu/, /usr/share/kvm/, /var/lib/libvirt/boot/", "Where `rom install` puts ROM files (Fedora and Arch, Debian, Fedora Atomic)."),
             ("/sys/fs/selinux/", "SELinux mode and the virt_hooks_unconfined boolean `doctor` and `hooks status` check."),
         ];
         foreach (var (path, what) in files)

@@ -193,7 +193,7 @@ internal sealed class RomVerb : IVerb
                     $"Remove it first: `passthrough rom fix {path} -o FIXED.rom`, then install FIXED.rom.");
             }
 
-            var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")));
+            var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")), File.Exists(root.Path("/run/ostree-booted")));
             var fileName = result.GetValue(name) ?? Path.GetFileName(path);
             if (fileName.Length == 0 || fileName.Contains('/', StringComparison.Ordinal) || fileName is "." or ".." || fileName.Contains('\'', StringComparison.Ordinal))
             {
