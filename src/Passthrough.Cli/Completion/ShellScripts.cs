@@ -167,7 +167,8 @@ _passthrough_values() {
     file) _files ;;
     dir) _files -/ ;;
     choice:*) compadd -- ${=${kind#choice:}} ;;
-    *) compadd -- $("${words[1]}" ${_pt_root:+--root "$_pt_root"} completion --values "$kind" 2>/dev/null) ;;
+    *) local -a root_arg; [[ -n $_pt_root ]] && root_arg=(--root "$_pt_root")
+       compadd -- ${(f)"$("${words[1]}" "${root_arg[@]}" completion --values "$kind" 2>/dev/null)"} ;;
   esac
 }
 _passthrough() {
@@ -186,7 +187,7 @@ _passthrough() {
 }
 if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
   _passthrough "$@"
-else
+elif (( $+functions[compdef] )); then
   compdef _passthrough passthrough
 fi
 

@@ -104,6 +104,38 @@ t() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); 
     }
 
     [Test]
+    public void Zsh_offers_sub_verbs_with_descriptions_slots_journals_modes_and_files()
+    {
+        RealPart.RequireProgram("/usr/bin/zsh", "zsh");
+        var path = _dir.Combine("_passthrough");
+        File.WriteAllText(path, Script("zsh"));
+
+        // compadd, _describe and _files are the completion system's; stand-ins print what the script hands them.
+        var (exit, output) = Shell("zsh", "-fc", $$"""
+            source '{{path}}'
+            compadd() { [[ $1 == -- ]] && shift; print -r -- "add: $*" }
+            _describe() { print -r -- "describe: ${(P)4}" }
+            _files() { print -r -- "files $*" }
+            t() { words=("$@"); CURRENT=$#words; _passthrough }
+            t passthrough x
+            t passthrough --root '{{_root}}' doctor --slot ''
+            t passthrough --root '{{_root}}' restore ''
+            t passthrough setup plan --mode ''
+            t passthrough rom inspect ''
+            t passthrough xml add-gpu --s
+            """);
+
+        Assert.That(exit, Is.Zero, output);
+        var lines = output.Split('\n');
+        Assert.That(lines[0], Does.StartWith("describe: bind:").And.Contain("xml:Edit and check libvirt domain XML"));
+        Assert.That(lines[1], Is.EqualTo("add: 0000:03:00"));
+        Assert.That(lines[2], Is.EqualTo("add: win11 0b8a2c1e-3f4d-4e5a-9b6c-7d8e9f0a1b2c"));
+        Assert.That(lines[3], Is.EqualTo("add: dynamic single-gpu static"));
+        Assert.That(lines[4], Is.EqualTo("files "));
+        Assert.That(lines[5], Does.StartWith("add: ").And.Contain(" --slot").And.Contain("--rom-bar"));
+    }
+
+    [Test]
     public void Fish_completes_verbs_options_and_slots_after_sourcing_the_script()
     {
         RealPart.RequireProgram("/usr/bin/fish", "fish");
