@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all build deps deps-build test demo format format-fix install uninstall clean bench bench-micro lab
+.PHONY: all build deps deps-build test demo format format-fix install uninstall clean bench bench-micro lab completions man
 
 all: build
 
@@ -28,6 +28,19 @@ build: deps-build
 # Only the toolchain `make build` needs, so `make demo` works from a clean clone on a fresh Debian 12.
 deps-build:
 	@tests/install-deps build
+
+# Generated from the built program's command tree (`passthrough completion SHELL`, `passthrough man`).
+completions: build
+	@mkdir -p $(ART)/completions
+	$(BIN) completion bash > $(ART)/completions/passthrough.bash
+	$(BIN) completion zsh > $(ART)/completions/_passthrough
+	$(BIN) completion fish > $(ART)/completions/passthrough.fish
+
+man: build
+	@rm -rf $(ART)/man
+	$(BIN) man --output $(ART)/man >/dev/null
+	@for page in $(ART)/man/*.1; do out=$$(groff -man -ww -z $$page 2>&1); [ -z "$$out" ] || { echo "$$page: $$out" >&2; exit 1; }; done
+	@ls $(ART)/man
 
 deps:
 	tests/install-deps

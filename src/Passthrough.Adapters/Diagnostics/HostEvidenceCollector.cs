@@ -19,9 +19,9 @@ namespace Passthrough.Diagnostics;
 public sealed class HostEvidenceCollector
 {
     /// <summary>SELinux booleans that decide what QEMU and libvirt may touch for device assignment.</summary>
-    private static readonly string[] VirtBooleans = ["virt_use_sysfs", "virt_use_execmem", "virt_use_rawip", "virt_use_usb"];
+    private static readonly string[] VirtBooleans = ["virt_use_sysfs", "virt_use_execmem", "virt_use_rawip", "virt_use_usb", SelinuxHookChecks.UnconfinedBoolean];
 
-    private static readonly string[] RomDirectories = ["/usr/share/qemu", "/usr/share/kvm", "/var/lib/libvirt/vbios", "/var/lib/libvirt/qemu/roms"];
+    private static readonly string[] RomDirectories = ["/usr/share/qemu", "/usr/share/kvm", "/var/lib/libvirt/vbios", "/var/lib/libvirt/qemu/roms", "/var/lib/libvirt/boot"];
 
     private readonly HostRoot _root;
 

@@ -107,6 +107,21 @@ public sealed class LibvirtDaemonProbe
     /// <summary>SELinux is on: selinuxfs mounted with an enforce file.</summary>
     public bool SelinuxEnabled => File.Exists(_root.Path("/sys/fs/selinux/enforce"));
 
+    /// <summary>
+    /// What <see cref="Passthrough.Diagnostics.SelinuxHookChecks"/> needs: selinuxfs's enforce file, the
+    /// virt_hooks_unconfined boolean ("current pending", e.g. "0 0") and the labels of the hook files present.
+    /// </summary>
+    public (bool? Enforcing, bool? Unconfined, IReadOnlyList<Passthrough.Diagnostics.HookFile> Hooks) SelinuxFacts()
+    {
+        var enforce = Passthrough.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/enforce"));
+        var flag = Passthrough.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/booleans/" + Passthrough.Diagnostics.SelinuxHookChecks.UnconfinedBoolean));
+        var hooks = new[] { HookInstaller.LegacyQemuHook, HookInstaller.HookPath }
+            .Where(p => File.Exists(_root.Path(p)))
+            .Select(p => new Passthrough.Diagnostics.HookFile(p, (File.GetUnixFileMode(_root.Path(p)) & UnixFileMode.UserExecute) != 0, LibC.ReadXattr(_root.Path(p), "security.selinux", followSymlink: true)))
+            .ToList();
+        return (enforce is null ? null : enforce == "1", flag is null ? null : flag.StartsWith('1'), hooks);
+    }
+
     /// <summary>The security.selinux extended attribute of a host path (what `ls -Z` shows).</summary>
     public SelinuxLabel LabelOf(string hostPath)
     {

@@ -55,7 +55,7 @@ internal sealed record HookStatusJson(
 internal sealed record HookDaemonJson(string Name, bool Running, int? Pid, DateTime? Started);
 
 /// <summary>SELinux in `hooks status --json`.</summary>
-internal sealed record HookSelinuxJson(bool Enabled, IEnumerable<SelinuxLabelJson> Labels);
+internal sealed record HookSelinuxJson(bool Enabled, IEnumerable<SelinuxLabelJson> Labels, IReadOnlyList<Finding> Findings);
 
 /// <summary>One label in `hooks status --json`.</summary>
 internal sealed record SelinuxLabelJson(string Path, string? Context, bool Ok);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Passthrough.Cli.Rendering;
+using Passthrough.Diagnostics;
 using Passthrough.Errors;
 using Passthrough.Hooks;
 
@@ -98,7 +99,10 @@ internal sealed class HooksVerb : IVerb
             var selinux = probe.SelinuxEnabled
                 ? new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath }.Where(p => File.Exists(root.Path(p)) || Directory.Exists(root.Path(p))).Select(probe.LabelOf).ToList()
                 : [];
-            var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight);
+            var (enforcing, unconfined, hookFiles) = probe.SelinuxFacts();
+            var selinuxFindings = SelinuxHookChecks.Check(enforcing, unconfined, hookFiles).ToList();
+            var healthy = state.IsOurs && state.IsExecutable && state.IsCurrent && state.BinaryRuns && noticed != false && selinux.All(l => l.LooksRight)
+                && selinuxFindings.All(f => f.Severity is Severity.Ok or Severity.Info);
             if (result.GetValue(json))
             {
                 Json.Write(
@@ -115,7 +119,7 @@ internal sealed class HooksVerb : IVerb
                         noticed,
                         probe.RestartCommand(daemon),
                         state.LegacyQemuHook,
-                        new HookSelinuxJson(probe.SelinuxEnabled, selinux.Select(l => new SelinuxLabelJson(l.Path, l.Context, l.LooksRight))),
+                        new HookSelinuxJson(probe.SelinuxEnabled, selinux.Select(l => new SelinuxLabelJson(l.Path, l.Context, l.LooksRight)), selinuxFindings),
                         healthy),
                     Json.Shapes.HookStatusJson);
                 return healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
@@ -147,7 +151,13 @@ internal sealed class HooksVerb : IVerb
                 null => $"Noticed: {daemon} is not running; it reads the hook when it starts.",
             });
             WriteLegacyNote(context, root);
-            return WriteSelinux(context, probe, json: false) && healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
+            var labelsRight = WriteSelinux(context, probe, json: false);
+            foreach (var finding in selinuxFindings.Where(f => f.Severity != Severity.Ok || f.Subject is null))
+            {
+                output.WriteLine($"SELinux: {finding.Message}" + (finding.Remedy is null ? string.Empty : $" Run: {finding.Remedy}"));
+            }
+
+            return labelsRight && healthy ? PassthroughCli.Ok : PassthroughCli.Failed;
         });
         return command;
     }

@@ -177,7 +177,7 @@ internal sealed class RomVerb : IVerb
             var path = result.GetValue(file)!;
             var bytes = ReadFile(path);
             var rom = Parse(path, bytes);
-            var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")));
+            var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")), File.Exists(root.Path("/run/ostree-booted")));
             var hostPath = RomInstallPlan.TargetPath(path, rom, location, result.GetValue(directory), result.GetValue(name));
             var target = root.Path(hostPath);
             var installed = !File.Exists(target) ? InstalledRom.None

@@ -15,7 +15,7 @@ public static class Doctor
         "cpu-virtualization", "iommu-enabled", "interrupt-remapping", "cmdline-iommu", "acs-override",
         "group-isolation", "group-type", "firmware-1to1-mapping", "reset", "driver-binding", "vfio-modules",
         "duplicate-vfio-binding", "unsafe-interrupts", "framebuffer", "gpu-holders", "resizable-bar", "memlock",
-        "hugepages", "bootloader", "libvirt-hooks", "selinux", "iommufd", "rom-file",
+        "hugepages", "bootloader", "libvirt-hooks", "selinux", SelinuxHookChecks.Id, "iommufd", "rom-file",
     ];
 
     public static DoctorReport Run(DoctorEvidence evidence)
@@ -43,6 +43,7 @@ public static class Doctor
         findings.AddRange(BootChecks.Bootloader(evidence));
         findings.AddRange(HostChecks.LibvirtHooks(evidence));
         findings.AddRange(HostChecks.Selinux(evidence));
+        findings.AddRange(SelinuxHookChecks.Check(evidence.SelinuxEnforcing, evidence.SelinuxBooleans.TryGetValue(SelinuxHookChecks.UnconfinedBoolean, out var unconfined) ? unconfined : (bool?)null, evidence.Hooks));
         findings.AddRange(HostChecks.Iommufd(evidence));
         findings.AddRange(GpuChecks.RomFiles(evidence));
         findings.AddRange(LintFindings(evidence));

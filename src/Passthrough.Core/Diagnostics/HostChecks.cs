@@ -381,7 +381,7 @@ internal static class HostChecks
 
         if (e.SelinuxEnforcing == true)
         {
-            foreach (var hook in e.Hooks.Where(h => h.SelinuxLabel is string l && (l.Contains("user_home_t", StringComparison.Ordinal) || l.Contains("tmp_t", StringComparison.Ordinal) || l.Contains("admin_home_t", StringComparison.Ordinal) || l.Contains("unlabeled_t", StringComparison.Ordinal))))
+            foreach (var hook in e.Hooks.Where(h => SelinuxHookChecks.IsMovedIntoPlace(h.SelinuxLabel)))
             {
                 bad = true;
                 yield return F(id, Severity.Error, hook.Path, $"{hook.Path} carries the SELinux label {hook.SelinuxLabel} (it was moved, not copied, into place): libvirt is denied running it.",

@@ -16,11 +16,35 @@ public enum DistributionFamily
 /// Fedora and RHEL label files with SELinux, and a file copied from a home directory keeps a label
 /// (user_home_t) svirt_t may not read, so the context is restored for its new place (restorecon);
 /// Arch has neither by default and keeps QEMU's data in /usr/share/qemu.
+/// On an ostree system (Fedora Silverblue, Kinoite, Bazzite: /run/ostree-booted exists) /usr is the
+/// read-only deployment, so the ROM goes to /var/lib/libvirt/boot: writable, and Fedora's policy
+/// labels it virt_content_t, the read-only content type libvirt gives every QEMU (svirt_t) read access
+/// to (its virtual_image_context; ISOs and kernels live there). /var/lib/libvirt/images would be
+/// virt_image_t, which svirt_t may only read once libvirt relabels a disk, and libvirt does not
+/// relabel &lt;rom file&gt;.
 /// </summary>
 public sealed record RomLocation(DistributionFamily Family, string Directory, string Why)
 {
-    /// <summary>Picks the place from /etc/os-release (ID and ID_LIKE, freedesktop os-release(5)).</summary>
-    public static RomLocation ForOsRelease(string? osRelease)
+    /// <summary>Where ROMs go when /usr is read-only (ostree).</summary>
+    public const string OstreeDirectory = "/var/lib/libvirt/boot";
+
+    /// <summary>
+    /// Picks the place from /etc/os-release (ID and ID_LIKE, freedesktop os-release(5)) and whether the
+    /// system is an ostree deployment (/run/ostree-booted, written by ostree-prepare-root).
+    /// </summary>
+    public static RomLocation ForOsRelease(string? osRelease, bool ostreeBooted = false)
+    {
+        var location = ForDistribution(osRelease);
+        return ostreeBooted
+            ? location with
+            {
+                Directory = OstreeDirectory,
+                Why = "/usr is read-only on an ostree system (Silverblue, Kinoite, Bazzite); SELinux labels this directory virt_content_t, which every QEMU libvirt starts may read",
+            }
+            : location;
+    }
+
+    private static RomLocation ForDistribution(string? osRelease)
     {
         var ids = new List<string>();
         foreach (var raw in (osRelease ?? string.Empty).Split('\n'))

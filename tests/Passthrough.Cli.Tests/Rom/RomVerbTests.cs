@@ -302,6 +302,25 @@ public class RomVerbTests
     }
 
     [Test]
+    public void On_fedora_atomic_the_rom_goes_to_a_writable_directory_qemu_may_read_not_the_read_only_usr()
+    {
+        var root = HostWithGpu("0x1002", "0x744c", rom: null);
+        File.WriteAllText(Path.Join(root, "etc/os-release"), "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=43\nVARIANT_ID=kinoite\n");
+        Directory.CreateDirectory(Path.Join(root, "run"));
+        File.WriteAllText(Path.Join(root, "run/ostree-booted"), string.Empty);
+        Directory.CreateDirectory(Path.Join(root, "sys/fs/selinux"));
+        File.WriteAllText(Path.Join(root, "sys/fs/selinux/enforce"), "1");
+
+        var result = CliRun.Run("--root", root, "rom", "install", Write("rx7900xtx.rom", RomImageBuilder.LegacyAndEfi()));
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(File.Exists(Path.Join(root, "var/lib/libvirt/boot/rx7900xtx.rom")), Is.True);
+        Assert.That(Directory.Exists(Path.Join(root, "usr/share/qemu")), Is.False, "nothing is written under the read-only /usr");
+        Assert.That(result.Stdout, Does.Contain("read-only").And.Contain("virt_content_t"));
+        Assert.That(result.Stdout, Does.Contain("restorecon -v /var/lib/libvirt/boot/rx7900xtx.rom").And.Contain("<rom file='/var/lib/libvirt/boot/rx7900xtx.rom'/>"));
+    }
+
+    [Test]
     public async Task On_the_live_system_with_selinux_on_the_context_is_restored_through_restorecon()
     {
         var root = HostWithGpu("0x1002", "0x744c", rom: null);

@@ -20,4 +20,16 @@ public class RomLocationTests
         Assert.That(location.Family, Is.EqualTo(family));
         Assert.That(location.Directory, Is.EqualTo(directory));
     }
+
+    [TestCase("NAME=\"Fedora Linux\"\nID=fedora\nVARIANT_ID=silverblue\n")]
+    [TestCase("NAME=\"Bazzite\"\nID=bazzite\nID_LIKE=\"fedora\"\nVARIANT_ID=bazzite-deck\n")]
+    public void On_an_ostree_system_I_get_var_lib_libvirt_boot_because_usr_is_read_only(string osRelease)
+    {
+        var location = RomLocation.ForOsRelease(osRelease, ostreeBooted: true);
+
+        Assert.That(location.Family, Is.EqualTo(DistributionFamily.Fedora));
+        Assert.That(location.Directory, Is.EqualTo("/var/lib/libvirt/boot"));
+        Assert.That(location.Why, Does.Contain("read-only").And.Contain("virt_content_t"));
+        Assert.That(RomLocation.ForOsRelease(osRelease).Directory, Is.EqualTo("/usr/share/qemu"), "without /run/ostree-booted it is a classic install");
+    }
 }
