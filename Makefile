@@ -65,7 +65,7 @@ uninstall:
 # the spec with its version filled in, so `rpmbuild -ta` takes it as it is.
 dist:
 	@version=$$(src/packaging/version) && mkdir -p $(ART) && \
-	  sed "s/@VERSION@/$$version/g" src/packaging/rpm/passthrough.spec > $(ART)/passthrough.spec && \
+	  sed "s/@VERSION@/$$version/g" src/packaging/rpm/passthrough.spec.in > $(ART)/passthrough.spec && \
 	  git archive --format=tar.gz --prefix=passthrough-$$version/ --add-file=$(ART)/passthrough.spec \
 	    -o $(ART)/passthrough-$$version.tar.gz HEAD && rm $(ART)/passthrough.spec && \
 	  echo "built $(ART)/passthrough-$$version.tar.gz (HEAD $$(git rev-parse --short HEAD))" && \
