@@ -45,7 +45,8 @@ man: build
 deps:
 	tests/install-deps
 
-test: deps build
+# The tests install the .deb (tests/Passthrough.Cli.Tests/Packaging), so it is built first.
+test: deps build deb
 	@rm -rf $(ART)/test; mkdir -p $(ART)/test
 	$(DOTNET) build Passthrough.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test Passthrough.sln -c $(CONFIG) --no-build --nologo \
@@ -85,6 +86,29 @@ install: build
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/passthrough $(DESTDIR)$(PREFIX)/share/passthrough
 	rm -f $(DESTDIR)$(PREFIX)/bin/passthrough
+
+.PHONY: dist rpm deb packages
+# Packages (src/packaging/): one version, <Version> in Directory.Build.props (src/packaging/version).
+# `make dist`: artifacts/passthrough-VERSION.tar.gz, `git archive` of HEAD (committed files only) plus
+# the spec with its version filled in, so `rpmbuild -ta` takes it as it is.
+dist:
+	@version=$$(src/packaging/version) && mkdir -p $(ART) && \
+	  sed "s/@VERSION@/$$version/g" src/packaging/rpm/passthrough.spec.in > $(ART)/passthrough.spec && \
+	  git archive --format=tar.gz --prefix=passthrough-$$version/ --add-file=$(ART)/passthrough.spec \
+	    -o $(ART)/passthrough-$$version.tar.gz HEAD && rm $(ART)/passthrough.spec && \
+	  echo "built $(ART)/passthrough-$$version.tar.gz (HEAD $$(git rev-parse --short HEAD))" && \
+	  { git diff --quiet HEAD || echo "note: uncommitted changes are not in the tarball (git archive takes HEAD)."; }
+
+# `make rpm` / `make deb`: package what `make build`, `make completions` and `make man` left; they fail
+# when the hook script, a completion or passthrough.1 is missing or artifacts/bin holds more than the
+# native binary (src/packaging/check-inputs), and when rpmlint or lintian finds an error.
+rpm: build completions man
+	src/packaging/rpm/build-rpm
+
+deb: build completions man
+	src/packaging/deb/build-deb
+
+packages: rpm deb
 
 clean:
 	rm -rf $(ART)
