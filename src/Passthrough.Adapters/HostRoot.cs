@@ -1,6 +1,6 @@
 using Passthrough.Errors;
 
-namespace Passthrough;
+namespace Passthrough.Adapters;
 
 /// <summary>
 /// The directory treated as "/" for every host path (/sys, /proc, /dev/kmsg, /etc, /boot, /run).

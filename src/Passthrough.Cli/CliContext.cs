@@ -1,4 +1,4 @@
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 using Spectre.Console;
 
 namespace Passthrough.Cli;
@@ -50,10 +50,10 @@ public sealed class CliContext
     public IReadOnlyDictionary<string, string> Environment { get; }
 
     /// <summary>Opens the systemd client for the single-GPU swap; null: the system bus (only under --root /).</summary>
-    public Func<Passthrough.Systemd.ISystemdManager>? Systemd { get; init; }
+    public Func<Passthrough.Adapters.Systemd.ISystemdManager>? Systemd { get; init; }
 
     /// <summary>Where sysfs writes go; null: the live kernel (only under --root /).</summary>
-    public Passthrough.Sysfs.IKernelWriter? Kernel { get; init; }
+    public Passthrough.Adapters.Sysfs.IKernelWriter? Kernel { get; init; }
 
     /// <summary>Spectre console writing to <see cref="Out"/>.</summary>
     public IAnsiConsole Console => _console ??= CreateConsole();

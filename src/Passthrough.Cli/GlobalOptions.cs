@@ -1,5 +1,7 @@
 using System.CommandLine;
 
+using Passthrough.Adapters;
+
 namespace Passthrough.Cli;
 
 /// <summary>Options shared by every verb.</summary>
@@ -17,5 +19,5 @@ internal static class GlobalOptions
     /// <summary>--json on verbs that report: machine-readable output with a stable shape.</summary>
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of text." };
 
-    public static HostRoot HostRoot(ParseResult result) => Passthrough.HostRoot.Open(result.GetValue(Root) ?? "/");
+    public static HostRoot HostRoot(ParseResult result) => Passthrough.Adapters.HostRoot.Open(result.GetValue(Root) ?? "/");
 }

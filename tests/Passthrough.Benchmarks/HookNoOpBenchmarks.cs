@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using Passthrough.Hooks;
+using Passthrough.Adapters.Hooks;
 using Passthrough.Testing;
 
 namespace Passthrough.Benchmarks;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Passthrough.Sysfs;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Benchmarks;

@@ -1,5 +1,5 @@
+using Passthrough.Adapters.Processes;
 using Passthrough.Cli;
-using Passthrough.Processes;
 
 namespace Passthrough.Testing;
 

@@ -33,7 +33,7 @@ public static class FixtureHosts
     public static string Expand(string name, string directory)
     {
         using var reader = new StreamReader(PathOf(name));
-        Capture.HostCapture.Expand(reader, PathOf(name), directory);
+        Passthrough.Adapters.Capture.HostCapture.Expand(reader, PathOf(name), directory);
         return directory;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Passthrough.Adapters.Capture;
 using Passthrough.Capture;
 using Passthrough.Pci;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using Passthrough.Libvirt;
-using Passthrough.Processes;
+using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Processes;
 
 namespace Passthrough.Testing;
 

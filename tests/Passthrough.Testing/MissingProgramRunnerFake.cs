@@ -1,4 +1,4 @@
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 
 namespace Passthrough.Testing;
 

@@ -1,5 +1,5 @@
+using Passthrough.Adapters.Systemd;
 using Passthrough.Errors;
-using Passthrough.Systemd;
 
 namespace Passthrough.Testing;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 
 namespace Passthrough.Testing;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Passthrough.Processes;
-using Passthrough.Sysfs;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Sysfs;
 
 namespace Passthrough.Testing;
 

@@ -1,10 +1,11 @@
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Adapters.Systemd;
+using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
-using Passthrough.Systemd;
 
-namespace Passthrough.Binding;
+namespace Passthrough.Adapters.Binding;
 
 /// <summary>What a restore could not do (restore is best effort and reports all failures).</summary>
 public sealed record RestoreReport(IReadOnlyList<string> Failures)

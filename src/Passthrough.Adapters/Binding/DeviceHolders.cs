@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Pci;
-using Passthrough.Processes;
-using Passthrough.Sysfs;
 
-namespace Passthrough.Binding;
+namespace Passthrough.Adapters.Binding;
 
 /// <summary>A process with one of the GPU's device nodes open.</summary>
 public sealed record DeviceHolder(int Pid, string Command, string Node)

@@ -1,7 +1,7 @@
+using Passthrough.Adapters.Native;
 using Passthrough.Errors;
-using Passthrough.Native;
 
-namespace Passthrough.Binding;
+namespace Passthrough.Adapters.Binding;
 
 /// <summary>
 /// The one lock (ROOT/run/passthrough/lock, flock(2)) held while devices are bound or restored, so

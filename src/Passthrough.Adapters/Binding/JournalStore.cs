@@ -1,11 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Passthrough.Adapters.Files;
 using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Files;
 
-namespace Passthrough.Binding;
+namespace Passthrough.Adapters.Binding;
 
 /// <summary>The state journals under ROOT/run/passthrough, one JSON file per VM, each written atomically.</summary>
 public sealed class JournalStore

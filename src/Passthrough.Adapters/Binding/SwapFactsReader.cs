@@ -1,7 +1,8 @@
-using Passthrough.Sysfs;
-using Passthrough.Systemd;
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Adapters.Systemd;
+using Passthrough.Binding;
 
-namespace Passthrough.Binding;
+namespace Passthrough.Adapters.Binding;
 
 /// <summary>
 /// Reads the facts a single-GPU swap is planned from (<see cref="SwapFacts"/>): the units systemd

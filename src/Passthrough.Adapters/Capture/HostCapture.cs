@@ -1,8 +1,9 @@
 using System.Text;
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Capture;
 using Passthrough.Errors;
-using Passthrough.Sysfs;
 
-namespace Passthrough.Capture;
+namespace Passthrough.Adapters.Capture;
 
 /// <summary>
 /// Host captures on disk: lays a parsed capture out under a directory, and collects one from a live

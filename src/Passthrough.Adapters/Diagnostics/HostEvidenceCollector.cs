@@ -1,15 +1,15 @@
 using System.Security.Cryptography;
+using Passthrough.Adapters.Logs;
+using Passthrough.Adapters.Native;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Setup;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Boot;
 using Passthrough.Diagnostics;
 using Passthrough.Host;
-using Passthrough.Logs;
-using Passthrough.Native;
 using Passthrough.Pci;
-using Passthrough.Processes;
-using Passthrough.Setup;
-using Passthrough.Sysfs;
 
-namespace Passthrough.Diagnostics;
+namespace Passthrough.Adapters.Diagnostics;
 
 /// <summary>
 /// Gathers the doctor's evidence from a host root: kernel log, modprobe/driverctl/Unraid binding

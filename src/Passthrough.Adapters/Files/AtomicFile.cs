@@ -1,6 +1,6 @@
 using Passthrough.Errors;
 
-namespace Passthrough.Files;
+namespace Passthrough.Adapters.Files;
 
 /// <summary>
 /// Writes files so a crash never leaves half a file: write a temporary file beside the target,

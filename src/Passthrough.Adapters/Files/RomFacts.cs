@@ -2,7 +2,7 @@ using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Rom;
 
-namespace Passthrough.Files;
+namespace Passthrough.Adapters.Files;
 
 /// <summary>Looks at a ROM file for lint: exists, readable, and (when the ROM parser can tell) UEFI-capable.</summary>
 public static class RomFacts

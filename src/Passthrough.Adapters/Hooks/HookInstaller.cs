@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Passthrough.Adapters.Files;
 using Passthrough.Errors;
-using Passthrough.Files;
 
-namespace Passthrough.Hooks;
+namespace Passthrough.Adapters.Hooks;
 
 /// <summary>What was at the hook's path before the first install, so uninstall can put it back.</summary>
 public sealed record HookInstallRecord

@@ -2,7 +2,7 @@ using System.Text;
 using Passthrough.Errors;
 using Passthrough.Shell;
 
-namespace Passthrough.Hooks;
+namespace Passthrough.Adapters.Hooks;
 
 /// <summary>
 /// The qemu.d hook script (hooks/qemu.d/50-passthrough in the repository) with the absolute path of

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Passthrough.Native;
+using Passthrough.Adapters.Native;
 
-namespace Passthrough.Hooks;
+namespace Passthrough.Adapters.Hooks;
 
 /// <summary>A running libvirt daemon process.</summary>
 public sealed record DaemonProcess(string Name, int Pid, DateTime StartedUtc);
@@ -113,8 +113,8 @@ public sealed class LibvirtDaemonProbe
     /// </summary>
     public (bool? Enforcing, bool? Unconfined, IReadOnlyList<Passthrough.Diagnostics.HookFile> Hooks) SelinuxFacts()
     {
-        var enforce = Passthrough.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/enforce"));
-        var flag = Passthrough.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/booleans/" + Passthrough.Diagnostics.SelinuxHookChecks.UnconfinedBoolean));
+        var enforce = Passthrough.Adapters.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/enforce"));
+        var flag = Passthrough.Adapters.Sysfs.SysfsFiles.ReadLine(_root.Path("/sys/fs/selinux/booleans/" + Passthrough.Diagnostics.SelinuxHookChecks.UnconfinedBoolean));
         var hooks = new[] { HookInstaller.LegacyQemuHook, HookInstaller.HookPath }
             .Where(p => File.Exists(_root.Path(p)))
             .Select(p => new Passthrough.Diagnostics.HookFile(p, (File.GetUnixFileMode(_root.Path(p)) & UnixFileMode.UserExecute) != 0, LibC.ReadXattr(_root.Path(p), "security.selinux", followSymlink: true)))

@@ -1,9 +1,9 @@
+using Passthrough.Adapters.Processes;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Processes;
 using Passthrough.Shell;
 
-namespace Passthrough.Libvirt;
+namespace Passthrough.Adapters.Libvirt;
 
 /// <summary>What <see cref="DiskImageCreator.CreateAsync"/> did.</summary>
 public enum DiskImageOutcome

@@ -1,7 +1,7 @@
+using Passthrough.Adapters.Processes;
 using Passthrough.Errors;
-using Passthrough.Processes;
 
-namespace Passthrough.Libvirt;
+namespace Passthrough.Adapters.Libvirt;
 
 /// <summary>
 /// Reads domain definitions from libvirt (`virsh dumpxml NAME`): the one place verbs get a

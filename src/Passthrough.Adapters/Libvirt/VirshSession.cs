@@ -1,10 +1,10 @@
 using System.Text;
+using Passthrough.Adapters.Files;
+using Passthrough.Adapters.Processes;
 using Passthrough.Errors;
-using Passthrough.Files;
-using Passthrough.Processes;
 using Passthrough.Shell;
 
-namespace Passthrough.Libvirt;
+namespace Passthrough.Adapters.Libvirt;
 
 /// <summary>What one command of a session printed on standard output.</summary>
 public sealed record VirshOutput(string Command, string Stdout);

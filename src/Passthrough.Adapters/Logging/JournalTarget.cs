@@ -4,7 +4,7 @@ using NLog;
 using NLog.Layouts;
 using NLog.Targets;
 
-namespace Passthrough.Logging;
+namespace Passthrough.Adapters.Logging;
 
 /// <summary>
 /// NLog target writing to the systemd journal through sd_journal_sendv(3) (MESSAGE, PRIORITY,

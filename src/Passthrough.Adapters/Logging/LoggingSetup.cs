@@ -3,7 +3,7 @@ using NLog.Config;
 using NLog.Layouts;
 using NLog.Targets;
 
-namespace Passthrough.Logging;
+namespace Passthrough.Adapters.Logging;
 
 /// <summary>
 /// NLog configured in code (no NLog.config to lose): Info and above to

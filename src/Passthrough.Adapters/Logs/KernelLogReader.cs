@@ -1,8 +1,8 @@
 using System.Text;
+using Passthrough.Adapters.Native;
 using Passthrough.Diagnostics;
-using Passthrough.Native;
 
-namespace Passthrough.Logs;
+namespace Passthrough.Adapters.Logs;
 
 /// <summary>The kernel log as read, or why it could not be read.</summary>
 public sealed record KernelLogResult(KernelLog? Log, string? Problem, string Source);

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Passthrough.Native;
+namespace Passthrough.Adapters.Native;
 
 /// <summary>
 /// Every libc call Passthrough makes, in one place (libsystemd's are beside their adapters). Source-

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Passthrough.Sysfs;
+using Passthrough.Adapters.Sysfs;
 
-namespace Passthrough.Processes;
+namespace Passthrough.Adapters.Processes;
 
 /// <summary>A process that has a device node open.</summary>
 public sealed record OpenDeviceNode(int Pid, string Command, string Node);

@@ -1,4 +1,4 @@
-namespace Passthrough.Processes;
+namespace Passthrough.Adapters.Processes;
 
 /// <summary>Options for one run: standard input, time limit, extra environment, where to get the program.</summary>
 public sealed record ProcessOptions

@@ -1,6 +1,6 @@
 using Passthrough.Errors;
 
-namespace Passthrough.Processes;
+namespace Passthrough.Adapters.Processes;
 
 /// <summary>What a finished (or killed) process left behind.</summary>
 public sealed record ProcessResult(string Command, int ExitCode, string Stdout, string Stderr, bool TimedOut, TimeSpan Elapsed)

@@ -6,7 +6,7 @@ using CliWrap;
 using Passthrough.Errors;
 using Passthrough.Shell;
 
-namespace Passthrough.Processes;
+namespace Passthrough.Adapters.Processes;
 
 /// <summary>Runs programs. Tests replace it with a recorder; production uses <see cref="ProcessRunner"/>.</summary>
 public interface IProcessRunner

@@ -1,6 +1,6 @@
 using Passthrough.Boot;
 
-namespace Passthrough.Setup;
+namespace Passthrough.Adapters.Setup;
 
 /// <summary>
 /// Reads the <see cref="BootFiles"/> snapshot under a <see cref="HostRoot"/>: the well-known files'

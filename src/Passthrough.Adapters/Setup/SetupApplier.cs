@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Passthrough.Adapters.Files;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Systemd;
 using Passthrough.Errors;
-using Passthrough.Files;
-using Passthrough.Processes;
-using Passthrough.Systemd;
+using Passthrough.Setup;
 
-namespace Passthrough.Setup;
+namespace Passthrough.Adapters.Setup;
 
 /// <summary>One file in a backup: where it lives on the host, whether it existed, and its hashes.</summary>
 public sealed record BackupEntry(string Path, bool Existed, string? Sha256Before, string? Sha256After);

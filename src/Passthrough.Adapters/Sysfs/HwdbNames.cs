@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>
 /// Vendor and device names from udev's hardware database (hwdb.bin, built from

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>
 /// The one mutating operation on sysfs: write a value to an attribute, as echo VALUE &gt; FILE does.

@@ -1,8 +1,8 @@
+using Passthrough.Adapters.Processes;
 using Passthrough.Errors;
 using Passthrough.Pci;
-using Passthrough.Processes;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>
 /// The mutating side of the host, kept apart from the read-only <see cref="IHostReader"/>: PCI

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Passthrough.Native;
+using Passthrough.Adapters.Native;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>
 /// Reads small sysfs/procfs files the tolerant way: a missing or unreadable file is null, never an

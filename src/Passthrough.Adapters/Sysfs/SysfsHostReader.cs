@@ -2,7 +2,7 @@ using System.Globalization;
 using Passthrough.Host;
 using Passthrough.Pci;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>The read-only view of a host. The mutating side (binding) is a separate interface.</summary>
 public interface IHostReader

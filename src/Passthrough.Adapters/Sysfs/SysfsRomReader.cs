@@ -1,7 +1,7 @@
 using Passthrough.Errors;
 using Passthrough.Pci;
 
-namespace Passthrough.Sysfs;
+namespace Passthrough.Adapters.Sysfs;
 
 /// <summary>How the ROM reader touches the `rom` file; tests replace it to inject kernel errors.</summary>
 internal interface IRomFileAccess

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Passthrough.Errors;
 using Tmds.DBus.Protocol;
 
-namespace Passthrough.Systemd;
+namespace Passthrough.Adapters.Systemd;
 
 /// <summary>
 /// One connection to a D-Bus daemon (Tmds.DBus.Protocol's <see cref="DBusConnection"/>), opened on an

@@ -1,6 +1,6 @@
 using Passthrough.Errors;
 
-namespace Passthrough.Systemd;
+namespace Passthrough.Adapters.Systemd;
 
 /// <summary>A D-Bus call failed; <see cref="ErrorName"/> is the D-Bus error name
 /// (org.freedesktop.systemd1.NoSuchUnit, org.freedesktop.DBus.Error.AccessDenied, ...).</summary>

@@ -1,4 +1,4 @@
-namespace Passthrough.Systemd;
+namespace Passthrough.Adapters.Systemd;
 
 /// <summary>
 /// The slice of org.freedesktop.systemd1.Manager that Passthrough uses (systemd's

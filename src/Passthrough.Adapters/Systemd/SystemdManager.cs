@@ -1,7 +1,7 @@
 using Passthrough.Errors;
 using Tmds.DBus.Protocol;
 
-namespace Passthrough.Systemd;
+namespace Passthrough.Adapters.Systemd;
 
 /// <summary>
 /// <see cref="ISystemdManager"/> over D-Bus (Tmds.DBus.Protocol), following org.freedesktop.systemd1(5):

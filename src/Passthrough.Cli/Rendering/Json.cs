@@ -4,8 +4,6 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Passthrough.Boot;
 using Passthrough.Diagnostics;
-using Passthrough.Domain;
-using Passthrough.Rom;
 
 namespace Passthrough.Cli.Rendering;
 

@@ -1,8 +1,6 @@
 using System.Text.Json.Serialization;
 using Passthrough.Boot;
 using Passthrough.Diagnostics;
-using Passthrough.Domain;
-using Passthrough.Rom;
 using Passthrough.Setup;
 
 namespace Passthrough.Cli.Rendering;

@@ -1,9 +1,9 @@
 using System.CommandLine;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Binding;
 using Passthrough.Errors;
 using Passthrough.Host;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

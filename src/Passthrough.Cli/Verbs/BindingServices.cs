@@ -1,7 +1,9 @@
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Adapters.Systemd;
 using Passthrough.Binding;
 using Passthrough.Errors;
-using Passthrough.Sysfs;
-using Passthrough.Systemd;
 
 namespace Passthrough.Cli.Verbs;
 

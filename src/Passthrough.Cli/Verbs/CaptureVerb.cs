@@ -1,7 +1,7 @@
 using System.CommandLine;
-using Passthrough.Capture;
+using Passthrough.Adapters.Capture;
+using Passthrough.Adapters.Files;
 using Passthrough.Errors;
-using Passthrough.Files;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,8 +1,10 @@
 using System.CommandLine;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Binding;
 using Passthrough.Cli.Completion;
 using Passthrough.Errors;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

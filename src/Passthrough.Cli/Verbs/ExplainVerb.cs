@@ -1,8 +1,8 @@
 using System.CommandLine;
+using Passthrough.Adapters.Logs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Errors;
-using Passthrough.Logs;
 using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;

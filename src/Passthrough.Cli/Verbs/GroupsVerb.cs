@@ -1,7 +1,7 @@
 using System.CommandLine;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Errors;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using NLog;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Logging;
 using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Logging;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Hooks;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Errors;
-using Passthrough.Hooks;
 
 namespace Passthrough.Cli.Verbs;
 

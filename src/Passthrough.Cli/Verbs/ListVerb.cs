@@ -1,8 +1,8 @@
 using System.CommandLine;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Host;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Reflection;
+using Passthrough.Adapters.Files;
 using Passthrough.Cli.Completion;
 using Passthrough.Errors;
-using Passthrough.Files;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Libvirt;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

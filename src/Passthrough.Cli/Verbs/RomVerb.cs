@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Files;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Errors;
-using Passthrough.Files;
 using Passthrough.Pci;
-using Passthrough.Processes;
 using Passthrough.Rom;
-using Passthrough.Sysfs;
 using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;

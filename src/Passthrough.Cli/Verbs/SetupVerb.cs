@@ -1,13 +1,15 @@
 using System.CommandLine;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Setup;
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Adapters.Systemd;
 using Passthrough.Boot;
 using Passthrough.Cli.Rendering;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Libvirt;
 using Passthrough.Pci;
 using Passthrough.Setup;
-using Passthrough.Sysfs;
-using Passthrough.Systemd;
 
 namespace Passthrough.Cli.Verbs;
 

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Diagnostics;
+using Passthrough.Adapters.Files;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Errors;
-using Passthrough.Files;
-using Passthrough.Sysfs;
 using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;

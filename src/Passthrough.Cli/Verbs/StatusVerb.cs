@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Passthrough.Adapters.Binding;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Binding;
 using Passthrough.Cli.Rendering;
 using Passthrough.Domain;
-using Passthrough.Sysfs;
 using Spectre.Console;
 
 namespace Passthrough.Cli.Verbs;

@@ -1,14 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using Passthrough.Adapters.Files;
+using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
-using Passthrough.Files;
-using Passthrough.Libvirt;
 using Passthrough.Pci;
-using Passthrough.Rom;
-using Passthrough.Sysfs;
 
 namespace Passthrough.Cli.Verbs;
 

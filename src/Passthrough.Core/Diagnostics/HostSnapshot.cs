@@ -1,6 +1,5 @@
 using System.Globalization;
 using Passthrough.Host;
-using Passthrough.Pci;
 
 namespace Passthrough.Diagnostics;
 

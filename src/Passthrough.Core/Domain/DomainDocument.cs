@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
 using Passthrough.Errors;
-using Passthrough.Pci;
 
 namespace Passthrough.Domain;
 

@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using Passthrough.Errors;
 using Passthrough.Pci;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security;
 using System.Text;
 using Passthrough.Errors;
-using Passthrough.Pci;
 
 namespace Passthrough.Domain;
 

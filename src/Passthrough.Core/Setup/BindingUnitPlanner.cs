@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
-using Passthrough.Boot;
 using Passthrough.Host;
 using Passthrough.Pci;
 

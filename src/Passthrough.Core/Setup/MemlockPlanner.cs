@@ -1,9 +1,4 @@
-using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
-using Passthrough.Boot;
-using Passthrough.Host;
-using Passthrough.Pci;
 
 namespace Passthrough.Setup;
 

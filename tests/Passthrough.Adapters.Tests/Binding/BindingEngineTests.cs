@@ -1,9 +1,11 @@
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Binding;

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
 using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Testing;

@@ -1,8 +1,9 @@
 using NUnit.Framework;
-using Passthrough.Binding;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Domain;
-using Passthrough.Processes;
-using Passthrough.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Binding;

@@ -1,4 +1,6 @@
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
 using Passthrough.Binding;
 using Passthrough.Testing;
 

@@ -1,5 +1,6 @@
 using NUnit.Framework;
-using Passthrough.Capture;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Capture;
 using Passthrough.Errors;
 using Passthrough.Testing;
 

@@ -1,7 +1,9 @@
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Diagnostics;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Diagnostics;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Diagnostics;

@@ -1,5 +1,6 @@
 using NUnit.Framework;
-using Passthrough.Logs;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Logs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Diagnostics;

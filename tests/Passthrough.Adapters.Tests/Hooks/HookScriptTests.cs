@@ -1,7 +1,7 @@
 using System.Text;
 using NUnit.Framework;
-using Passthrough.Hooks;
-using Passthrough.Processes;
+using Passthrough.Adapters.Hooks;
+using Passthrough.Adapters.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Hooks;

@@ -2,7 +2,8 @@ using System.Net.Sockets;
 using System.Text;
 using NLog;
 using NUnit.Framework;
-using Passthrough.Logging;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Logging;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Logging;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using NUnit.Framework;
+using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Processes;
 using Passthrough.Errors;
-using Passthrough.Libvirt;
-using Passthrough.Processes;
 using Passthrough.Shell;
 using Passthrough.Testing;
 

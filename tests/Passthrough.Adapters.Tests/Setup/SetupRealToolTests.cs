@@ -1,8 +1,10 @@
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Processes;
+using Passthrough.Adapters.Setup;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Domain;
-using Passthrough.Processes;
 using Passthrough.Setup;
-using Passthrough.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Setup;

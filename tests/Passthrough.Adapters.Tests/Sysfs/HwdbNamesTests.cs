@@ -1,5 +1,6 @@
 using NUnit.Framework;
-using Passthrough.Sysfs;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Sysfs;

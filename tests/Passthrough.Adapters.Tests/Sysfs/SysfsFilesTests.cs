@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using Passthrough.Sysfs;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Sysfs;

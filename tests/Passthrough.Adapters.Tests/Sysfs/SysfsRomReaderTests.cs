@@ -1,7 +1,8 @@
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Sysfs;
 using Passthrough.Errors;
 using Passthrough.Pci;
-using Passthrough.Sysfs;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Sysfs;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using NUnit.Framework;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Systemd;

@@ -1,6 +1,6 @@
 using NUnit.Framework;
+using Passthrough.Adapters.Systemd;
 using Passthrough.Errors;
-using Passthrough.Systemd;
 
 namespace Passthrough.Tests.Systemd;
 

@@ -1,8 +1,8 @@
 using NLog;
 using NUnit.Framework;
+using Passthrough.Adapters.Sysfs;
+using Passthrough.Adapters.Systemd;
 using Passthrough.Cli;
-using Passthrough.Sysfs;
-using Passthrough.Systemd;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Binding;

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using NUnit.Framework;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Binding;
 using Passthrough.Binding;
 using Passthrough.Cli;
 using Passthrough.Cli.Completion;

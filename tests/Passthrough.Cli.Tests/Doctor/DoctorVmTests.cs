@@ -1,6 +1,6 @@
 using System.Text.Json;
 using NUnit.Framework;
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Doctor;

@@ -7,7 +7,7 @@ namespace Passthrough.Tests.Libvirtd;
 /// <summary>Minimal QEMU (TCG) domains on the real libvirtd: 64 MiB, q35, no disk; with or without our metadata.</summary>
 internal static class LibvirtdDomains
 {
-    public static async Task ExpectAsync(Task<Passthrough.Processes.ProcessResult> run)
+    public static async Task ExpectAsync(Task<Passthrough.Adapters.Processes.ProcessResult> run)
     {
         var result = await run;
         Assert.That(result.Succeeded, Is.True, $"{result.Command}: {result.Stderr}");

@@ -1,6 +1,5 @@
 using System.Globalization;
-using NUnit.Framework;
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Libvirtd;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NUnit.Framework;
-using Passthrough.Processes;
+using Passthrough.Adapters;
+using Passthrough.Adapters.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Rom;

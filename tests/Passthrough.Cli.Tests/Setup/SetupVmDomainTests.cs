@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using Passthrough.Processes;
+using Passthrough.Adapters.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Setup;

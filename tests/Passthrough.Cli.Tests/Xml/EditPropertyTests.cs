@@ -1,10 +1,10 @@
 using FsCheck;
 using FsCheck.Fluent;
 using NUnit.Framework;
+using Passthrough.Adapters.Processes;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
-using Passthrough.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Xml;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using NUnit.Framework;
+using Passthrough.Adapters.Processes;
 using Passthrough.Domain;
-using Passthrough.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Xml;

@@ -1,9 +1,9 @@
 using System.Xml.Linq;
 using NUnit.Framework;
+using Passthrough.Adapters.Processes;
 using Passthrough.Binding;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
-using Passthrough.Processes;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Xml;

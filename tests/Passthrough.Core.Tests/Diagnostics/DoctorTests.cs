@@ -1,7 +1,6 @@
 using NUnit.Framework;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
-using Passthrough.Host;
 using Passthrough.Pci;
 using static Passthrough.Tests.Diagnostics.SeedHosts;
 

@@ -1,6 +1,5 @@
 using NUnit.Framework;
 using Passthrough.Diagnostics;
-using Passthrough.Host;
 using static Passthrough.Tests.Diagnostics.SeedHosts;
 
 namespace Passthrough.Tests.Diagnostics;

@@ -1,6 +1,5 @@
 using System.Text;
 using NUnit.Framework;
-using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
