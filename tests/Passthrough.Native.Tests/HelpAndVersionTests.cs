@@ -20,7 +20,9 @@ public class HelpAndVersionTests
 
     private static void Walk(Command command, string prefix, List<string> paths)
     {
-        foreach (var sub in command.Subcommands)
+        // Hidden verbs (`man` for make man, `completion --values` for the shell scripts) are not for people:
+        // System.CommandLine prints no help for them, in-process or native.
+        foreach (var sub in command.Subcommands.Where(c => !c.Hidden))
         {
             var path = (prefix + " " + sub.Name).Trim();
             paths.Add(path);
