@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Errors;
 using Passthrough.Systemd;
+using Passthrough.Testing;
 
 namespace Passthrough.Tests.Systemd;
 
