@@ -54,7 +54,7 @@ public class SystemdBusTests
     }
 
     [Test]
-    public void I_am_told_systemd_denied_stopping_my_display_manager_and_no_binding_changes()
+    public void I_am_told_to_run_as_root_when_systemd_refuses_to_stop_my_display_manager_and_nothing_is_half_done()
     {
         using var host = new SimulatedHost().AmdGpu().VtConsole(1, "(M) frame buffer device", bound: true);
         var before = host.Snapshot();
@@ -71,12 +71,12 @@ public class SystemdBusTests
         Assert.That(prepare.ExitCode, Is.EqualTo(3), prepare.ToString());
         NativeBinary.AssertNoStackTrace(prepare);
         Assert.That(prepare.Stderr.TrimEnd('\n').Split('\n'), Has.Length.EqualTo(1), "libvirt shows one line to the `virsh start` user");
-        // The D-Bus error name reached the user through the native client. (The remedy is not "Run it as root":
-        // the engine journals the stop before it runs, so its rollback asks to start sddm again, is refused too,
-        // and the line ends with `passthrough restore`.)
-        Assert.That(prepare.Stderr, Does.StartWith("passthrough: systemd StopUnit(sddm.service) failed: org.freedesktop.DBus.Error.AccessDenied: Access denied"), prepare.Stderr);
+        Assert.That(prepare.Stderr, Does.StartWith("passthrough: systemd StopUnit(sddm.service) failed: org.freedesktop.DBus.Error.AccessDenied: Access denied").And.EndWith("Run it as root (sudo).\n"), prepare.Stderr);
         Assert.That(_systemd.Calls, Does.Contain("StopUnit sddm.service replace"), "the native client asked systemd over the bus");
         Assert.That(_systemd.ActiveStateOf("sddm.service"), Is.EqualTo("active"), "the display manager keeps running");
         Assert.That(host.Snapshot(), Is.EqualTo(before), "no driver binding changed");
+        Assert.That(_systemd.Calls, Has.None.StartsWith("StartUnit"), "a stop that was refused is not undone by a start");
+        var journals = Path.Join(host.Root, "run", "passthrough");
+        Assert.That(Directory.Exists(journals) ? Directory.GetFiles(journals, "*.json") : [], Is.Empty, "no journal (ROOT/run/passthrough) is left for a restore to find");
     }
 }
