@@ -55,6 +55,7 @@ public static class PassthroughCli
     {
         var root = new RootCommand("Passthrough: VFIO GPU passthrough on libvirt hosts that works and stays working.");
         root.Options.Add(GlobalOptions.Root);
+        root.Options.Add(GlobalOptions.SystemBus);
         var only = verbName is not null && Verbs.Any(v => v.Name == verbName) ? verbName : null;
         foreach (var (name, create) in Verbs)
         {
@@ -73,13 +74,13 @@ public static class PassthroughCli
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
-            if (arg == GlobalOptions.Root.Name)
+            if (GlobalOptions.WithValue.Contains(arg))
             {
                 i++; // its value
             }
             else if (arg.StartsWith('-'))
             {
-                if (!arg.StartsWith(GlobalOptions.Root.Name + "=", StringComparison.Ordinal) && !arg.StartsWith(GlobalOptions.Root.Name + ":", StringComparison.Ordinal))
+                if (!GlobalOptions.WithValue.Any(o => arg.StartsWith(o + "=", StringComparison.Ordinal) || arg.StartsWith(o + ":", StringComparison.Ordinal)))
                 {
                     return null; // --help, --version or a typo: the whole tree answers those
                 }

@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>
 /// Bad input through the native binary: one line saying what is wrong, one saying what to do, exit 2, no stack

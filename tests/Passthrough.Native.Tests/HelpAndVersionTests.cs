@@ -3,7 +3,7 @@ using System.Reflection;
 using NUnit.Framework;
 using Passthrough.Cli;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>`--help` of every verb and sub-verb, taken from the command tree itself so a new verb is covered too.</summary>
 [Parallelizable(ParallelScope.All)]

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>
 /// `hooks install/status/uninstall` under --root, and the hook entry point libvirt runs (`hook qemu`), through

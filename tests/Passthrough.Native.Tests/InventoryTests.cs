@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>
 /// list, groups, doctor and capture on every fixture host, each host expanded by the native binary's own

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>
 /// The published `passthrough` (artifacts/bin/passthrough, left by `make build`), run as a user runs it: a child

@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>rom inspect, fix, dump and install through the native binary, same as in-process.</summary>
 [Parallelizable(ParallelScope.All)]

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>One temp directory for the run, with host trees the native binary expanded once and tests only read.</summary>
 [SetUpFixture]

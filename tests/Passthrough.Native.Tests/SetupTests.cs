@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>`setup plan` on every setup fixture through the native binary: the reviewed plan, and nothing written.</summary>
 [Parallelizable(ParallelScope.All)]

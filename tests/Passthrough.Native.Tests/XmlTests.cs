@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Testing;
 
-namespace Passthrough.Adapters.Native.Tests;
+namespace Passthrough.Native.Tests;
 
 /// <summary>Every xml verb (and `new`) through the native binary on the example and fixture domains, same as in-process.</summary>
 [Parallelizable(ParallelScope.All)]

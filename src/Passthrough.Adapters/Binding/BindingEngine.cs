@@ -224,7 +224,18 @@ public sealed class BindingEngine
                     await ExecuteBindingAsync(binding, cancellationToken).ConfigureAwait(false);
                     break;
                 case UnitStep unit:
-                    await ExecuteUnitAsync(unit, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await ExecuteUnitAsync(unit, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (DBusException e) when (step.Records is not null && e.IsRefusal)
+                    {
+                        // systemd answered with an error and queued no job: nothing happened, so nothing is undone
+                        // (a rollback would only ask to start the unit again and be refused the same way).
+                        recorder?.ForgetLast();
+                        throw;
+                    }
+
                     break;
                 case RequireFreeStep free:
                     var holding = new DeviceHolders(engine._root).Find(free.Functions);
@@ -378,10 +389,24 @@ internal sealed class JournalRecorder
 
     public BindingJournal Journal { get; private set; }
 
+    private BindingJournal? _beforeLast;
+
     public void Record(JournalEntry entry)
     {
+        _beforeLast = Journal;
         Journal = Journal.With(entry);
         Save();
+    }
+
+    /// <summary>The change last recorded was refused before it began: the journal goes back to before it.</summary>
+    public void ForgetLast()
+    {
+        if (_beforeLast is { } before)
+        {
+            Journal = before;
+            _beforeLast = null;
+            Save();
+        }
     }
 
     public void SetState(string state)

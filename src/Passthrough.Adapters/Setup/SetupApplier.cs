@@ -225,11 +225,12 @@ public sealed class SetupApplier
         }
 
         steps.AddRange(enable.Select(u => "enable " + u));
-        if (!_runCommands || steps.Count == 0)
+        if (steps.Count == 0)
         {
             return steps;
         }
 
+        // A systemd client given explicitly is used even when commands are not run: the caller chose its bus.
         if (_systemd is not null)
         {
             if (reload)
@@ -243,7 +244,7 @@ public sealed class SetupApplier
                 await _systemd.ReloadAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-        else
+        else if (_runCommands)
         {
             if (reload)
             {

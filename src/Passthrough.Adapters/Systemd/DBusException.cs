@@ -31,4 +31,7 @@ public sealed class DBusException : PassthroughException
     public string ErrorName { get; }
 
     public bool IsNoSuchUnit => ErrorName == "org.freedesktop.systemd1.NoSuchUnit";
+
+    /// <summary>The call was refused outright (denied, or no such unit): the method did nothing. A missing reply is not a refusal.</summary>
+    public bool IsRefusal => IsNoSuchUnit || ErrorName is "org.freedesktop.DBus.Error.AccessDenied" or "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
 }

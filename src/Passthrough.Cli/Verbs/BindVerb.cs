@@ -18,7 +18,7 @@ internal sealed class BindVerb : IVerb
         {
             var root = GlobalOptions.HostRoot(result);
             var devices = Resolve(new SysfsHostReader(root, names: false).Read(), result.GetValue(slots) ?? []);
-            var engine = BindingServices.Engine(context, root);
+            var engine = BindingServices.Engine(context, root, GlobalOptions.SystemBusAddress(result));
             var id = JournalId(devices[0]);
             await engine.BindAsync(id, devices, cancellationToken).ConfigureAwait(false);
             var recorded = engine.Journals.Load(id)?.FunctionStates() ?? [];
@@ -70,7 +70,7 @@ internal sealed class UnbindVerb : IVerb
         {
             var root = GlobalOptions.HostRoot(result);
             var devices = BindVerb.Resolve(new SysfsHostReader(root, names: false).Read(), result.GetValue(slots) ?? []);
-            var engine = BindingServices.Engine(context, root);
+            var engine = BindingServices.Engine(context, root, GlobalOptions.SystemBusAddress(result));
             var plan = UnbindPlan.Build(devices, engine.Journals.All());
             var failures = new List<string>();
             foreach (var journal in plan.ManualBinds)

@@ -7,14 +7,19 @@ using Passthrough.Errors;
 
 namespace Passthrough.Cli.Verbs;
 
-/// <summary>Builds the binding engine for a verb: the live kernel and system bus under --root /, what the context injects otherwise.</summary>
+/// <summary>
+/// Builds the binding engine for a verb: the live kernel and system bus under --root /, what the context
+/// injects otherwise; --system-bus ADDRESS names the bus systemd is reached at under any root.
+/// </summary>
 internal static class BindingServices
 {
-    public static BindingEngine Engine(CliContext context, HostRoot root, BindingTimeouts? timeouts = null)
+    public static BindingEngine Engine(CliContext context, HostRoot root, string? systemBus, BindingTimeouts? timeouts = null)
     {
         timeouts ??= BindingTimeouts.Default;
         var kernel = context.Kernel ?? (root.IsLiveSystem ? LiveKernelWriter.Instance : new TreeWithoutKernel(root));
-        Func<ISystemdManager> systemd = context.Systemd ?? (root.IsLiveSystem
+        Func<ISystemdManager> systemd = context.Systemd ?? (systemBus is not null
+            ? () => new SystemdManager(systemBus)
+            : root.IsLiveSystem
             ? SystemdManager.ConnectSystem
             : () => throw PassthroughException.Host(
                 $"Refusing to stop or start units of this machine while --root is {root}.",

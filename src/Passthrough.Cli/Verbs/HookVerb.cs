@@ -38,7 +38,7 @@ internal sealed class HookVerb : IVerb
             Log.Info($"hook qemu {domain} {operation} {phase}");
             try
             {
-                return await RunAsync(context, root, domain, operation, phase, cancellationToken).ConfigureAwait(false);
+                return await RunAsync(context, root, GlobalOptions.SystemBusAddress(result), domain, operation, phase, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -51,7 +51,7 @@ internal sealed class HookVerb : IVerb
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, HostRoot root, string domain, string? operation, string? phase, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, HostRoot root, string? systemBus, string domain, string? operation, string? phase, CancellationToken cancellationToken)
     {
         var prepare = operation == "prepare" && phase == "begin";
         var release = operation == "release" && phase == "end";
@@ -69,7 +69,7 @@ internal sealed class HookVerb : IVerb
                 return PassthroughCli.Ok;
             }
 
-            var engine = BindingServices.Engine(context, root, config.Timeouts);
+            var engine = BindingServices.Engine(context, root, systemBus, config.Timeouts);
             if (prepare)
             {
                 await engine.PrepareAsync(config, cancellationToken).ConfigureAwait(false);

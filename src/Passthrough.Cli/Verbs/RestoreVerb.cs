@@ -25,7 +25,7 @@ internal sealed class RestoreVerb : IVerb
                 throw PassthroughException.Input("Give a VM name or uuid, or --all (not both).", "For example: passthrough restore win11");
             }
 
-            var engine = BindingServices.Engine(context, root);
+            var engine = BindingServices.Engine(context, root, GlobalOptions.SystemBusAddress(result));
             var journals = engine.Journals.All();
             var chosen = everything ? journals : journals.Where(j => Matches(j, wanted!)).ToList();
             if (chosen.Count == 0)

@@ -101,8 +101,9 @@ internal sealed class SetupVerb : IVerb
                 return PassthroughCli.Failed;
             }
 
-            // systemd over D-Bus only on the live system; under --root the steps are listed.
-            using var systemd = root.IsLiveSystem && (plan.DaemonReload || plan.UnitsToEnable.Count > 0) ? SystemdManager.ConnectSystem() : null;
+            // systemd over D-Bus on the live system or the bus named with --system-bus; otherwise the steps are listed.
+            var systemBus = GlobalOptions.SystemBusAddress(result);
+            using var systemd = plan.DaemonReload || plan.UnitsToEnable.Count > 0 ? ConnectSystemd(root, systemBus) : null;
             var applier = new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem);
             var outcome = await applier.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (json)
@@ -111,7 +112,7 @@ internal sealed class SetupVerb : IVerb
             }
             else
             {
-                await context.Out.WriteAsync(RenderOutcome(outcome, root, "Applied")).ConfigureAwait(false);
+                await context.Out.WriteAsync(RenderOutcome(outcome, root, systemd is not null, "Applied")).ConfigureAwait(false);
             }
 
             return PassthroughCli.Ok;
@@ -149,7 +150,7 @@ internal sealed class SetupVerb : IVerb
                 return PassthroughCli.Failed;
             }
 
-            using var systemd = root.IsLiveSystem && backup is not null && backup.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal)) ? SystemdManager.ConnectSystem() : null;
+            using var systemd = backup is not null && backup.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal)) ? ConnectSystemd(root, GlobalOptions.SystemBusAddress(result)) : null;
             var outcome = await new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem).UndoAsync(stamp, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
@@ -157,7 +158,7 @@ internal sealed class SetupVerb : IVerb
             }
             else
             {
-                await context.Out.WriteAsync(RenderOutcome(outcome, root, "Restored")).ConfigureAwait(false);
+                await context.Out.WriteAsync(RenderOutcome(outcome, root, systemd is not null, "Restored")).ConfigureAwait(false);
             }
 
             return PassthroughCli.Ok;
@@ -317,7 +318,11 @@ internal sealed class SetupVerb : IVerb
         return sb.ToString();
     }
 
-    private static string RenderOutcome(SetupOutcome outcome, HostRoot root, string verb)
+    /// <summary>systemd on the bus named with --system-bus (under any root), else on the system bus for the live root only.</summary>
+    private static SystemdManager? ConnectSystemd(HostRoot root, string? systemBus) =>
+        systemBus is not null ? new SystemdManager(systemBus) : root.IsLiveSystem ? SystemdManager.ConnectSystem() : null;
+
+    private static string RenderOutcome(SetupOutcome outcome, HostRoot root, bool systemdRan, string verb)
     {
         var sb = new System.Text.StringBuilder("\n");
         sb.Append(verb).Append(' ').Append(outcome.FilesWritten.Count).Append(" file(s)");
@@ -337,7 +342,7 @@ internal sealed class SetupVerb : IVerb
             sb.Append("Ran: ").Append(c).Append('\n');
         }
 
-        if (outcome.CommandsNotRun.Count > 0 || (!root.IsLiveSystem && outcome.SystemdSteps.Count > 0))
+        if (outcome.CommandsNotRun.Count > 0 || (!systemdRan && outcome.SystemdSteps.Count > 0))
         {
             sb.Append("Not run (--root ").Append(root).Append(" is not the live system); run on the host:\n");
             foreach (var c in outcome.CommandsNotRun)
@@ -345,12 +350,13 @@ internal sealed class SetupVerb : IVerb
                 sb.Append("  ").Append(c).Append('\n');
             }
 
-            foreach (var s in outcome.SystemdSteps)
+            foreach (var s in outcome.SystemdSteps.Where(_ => !systemdRan))
             {
                 sb.Append("  systemctl ").Append(s).Append('\n');
             }
         }
-        else
+
+        if (systemdRan)
         {
             foreach (var s in outcome.SystemdSteps)
             {

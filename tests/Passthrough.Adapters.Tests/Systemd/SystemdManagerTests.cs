@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Passthrough.Adapters.Systemd;
 using Passthrough.Errors;
+using Passthrough.Testing;
 
 namespace Passthrough.Tests.Systemd;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Tmds.DBus.Protocol;
 
-namespace Passthrough.Tests.Systemd;
+namespace Passthrough.Testing;
 
 /// <summary>
 /// A stand-in for systemd on a private bus, for failure injection: owns org.freedesktop.systemd1 and,
@@ -12,7 +12,7 @@ namespace Passthrough.Tests.Systemd;
 /// after <see cref="JobDelay"/> and then emits JobRemoved. A unit's jobs can be made to fail, to never
 /// finish, or to be refused with AccessDenied.
 /// </summary>
-internal sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
+public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
 {
     private const string ManagerPath = "/org/freedesktop/systemd1";
     private const string ManagerInterface = "org.freedesktop.systemd1.Manager";

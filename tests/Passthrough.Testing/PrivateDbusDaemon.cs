@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using Passthrough.Testing;
 
-namespace Passthrough.Tests.Systemd;
+namespace Passthrough.Testing;
 
 /// <summary>
 /// A private dbus-daemon on a unix socket in a temp directory, with a policy that allows everything
 /// (so a test service may own org.freedesktop.systemd1). Killed on dispose.
 /// </summary>
-internal sealed class PrivateDbusDaemon : IDisposable
+public sealed class PrivateDbusDaemon : IDisposable
 {
     private readonly TempDirectory _directory = new("passthrough-dbus");
     private readonly Process _process;
