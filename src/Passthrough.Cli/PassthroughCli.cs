@@ -102,6 +102,18 @@ public static class PassthroughCli
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
+                // An unknown first word gets one line of its own; System.CommandLine would also add "Required
+                // command was not provided." before it.
+                if (VerbNameIn(args) is { } word && !Verbs.Any(v => v.Name == word))
+                {
+                    await context.Error.WriteLineAsync($"passthrough: '{word}' is not a verb.").ConfigureAwait(false);
+                    var near = Verbs.Select(v => v.Name).Where(v => EditDistance(v, word) <= 2).ToList();
+                    await context.Error.WriteLineAsync(near.Count > 0
+                        ? $"  Did you mean `passthrough {near[0]}`? `passthrough --help` lists every verb."
+                        : "  `passthrough --help` lists every verb.").ConfigureAwait(false);
+                    return BadInput;
+                }
+
                 foreach (var error in parse.Errors)
                 {
                     await context.Error.WriteLineAsync($"passthrough: {error.Message}").ConfigureAwait(false);
@@ -149,6 +161,30 @@ public static class PassthroughCli
             await context.Error.WriteLineAsync("  This is a bug in Passthrough; please report it with the command you ran.").ConfigureAwait(false);
             return Failed;
         }
+    }
+
+    /// <summary>Levenshtein distance, for suggesting the verb a typo meant.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     private static async Task ReportAsync(CliContext context, PassthroughException e)

@@ -15,16 +15,22 @@ public class BadInputTests
     private static string Example => Path.Join(RepoPaths.Examples, "domains", "win11-passthrough.xml");
 
     [Test]
-    public void I_get_usage_and_exit_2_for_an_unknown_verb()
+    public void I_get_one_line_and_the_verb_i_meant_for_a_typo()
     {
         var result = NativeBinary.AssertSameAsInProcess("lsit");
 
-        // System.CommandLine adds "Required command was not provided." before the unknown word: reported (issue 12),
-        // so only the unknown word and the usage hint are held to here.
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.Stdout, Is.Empty);
-        Assert.That(result.Stderr, Does.Contain("passthrough: Unrecognized command or argument 'lsit'.\n"));
-        Assert.That(result.Stderr, Does.EndWith("\nRun `passthrough --help` (or VERB --help) for usage.\n"));
+        Assert.That(result.Stderr, Is.EqualTo("passthrough: 'lsit' is not a verb.\n  Did you mean `passthrough list`? `passthrough --help` lists every verb.\n"));
+    }
+
+    [Test]
+    public void I_get_one_line_and_no_guess_for_a_word_far_from_every_verb()
+    {
+        var result = NativeBinary.AssertSameAsInProcess("--root", "/", "frobnicate");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Is.EqualTo("passthrough: 'frobnicate' is not a verb.\n  `passthrough --help` lists every verb.\n"));
     }
 
     [Test]
