@@ -78,9 +78,8 @@ lab: build
 	LAB_BUILT=1 tests/lab/run
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/passthrough $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/passthrough/hooks
-	cp -a $(ART)/bin/. $(DESTDIR)$(PREFIX)/lib/passthrough/
-	ln -sf ../lib/passthrough/passthrough $(DESTDIR)$(PREFIX)/bin/passthrough
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/passthrough/hooks
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/passthrough
 	cp -a hooks/. $(DESTDIR)$(PREFIX)/share/passthrough/hooks/
 
 uninstall:
