@@ -127,4 +127,5 @@ internal sealed record SetupNothingJson(bool Applied, string Reason, string? Bac
 [JsonSerializable(typeof(SetupPlanJson))]
 [JsonSerializable(typeof(SetupOutcomeJson))]
 [JsonSerializable(typeof(SetupNothingJson))]
+[JsonSerializable(typeof(ChangeReportJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
