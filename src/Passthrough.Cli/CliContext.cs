@@ -37,6 +37,9 @@ public sealed class CliContext
     /// <summary>Standard output is a terminal: tables and colour; otherwise plain text.</summary>
     public bool IsTerminal { get; }
 
+    /// <summary>Standard error is a terminal too: with <see cref="IsTerminal"/>, long steps show a spinner there.</summary>
+    public bool ErrorIsTerminal { get; init; }
+
     /// <summary>Columns of the terminal standard output goes to; null when it is not a terminal
     /// (pipes and files get whole lines).</summary>
     public int? TerminalWidth { get; init; }
@@ -93,6 +96,7 @@ public sealed class CliContext
         return new CliContext(System.Console.Out, System.Console.Error, () => System.Console.In, terminal, ProcessRunner.Instance, env)
         {
             TerminalWidth = terminal ? TerminalColumns(env) : null,
+            ErrorIsTerminal = !System.Console.IsErrorRedirected,
         };
     }
 

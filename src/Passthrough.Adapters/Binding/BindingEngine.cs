@@ -14,6 +14,13 @@ public sealed record RestoreReport(IReadOnlyList<string> Failures)
 }
 
 /// <summary>
+/// What `passthrough bind` would do, read without the lock and without writing: the plan from the inventory
+/// now, the journal an earlier bind of the same id left, and whether that journal already holds exactly these
+/// devices on vfio-pci (then the bind has nothing to do: changed:false).
+/// </summary>
+public sealed record BindPreview(BindingPlan Plan, BindingJournal? Earlier, bool AlreadyDone, bool VfioLoaded);
+
+/// <summary>
 /// The one engine of the hook path. Under the host lock it reads the facts (inventory, and for a
 /// single-GPU swap <see cref="SwapFactsReader"/>), has the pure plans in Core turn them into steps
 /// (<see cref="BindingPlan"/>, <see cref="SingleGpuSwapPlan"/>, <see cref="RestorePlan"/>) and
@@ -47,6 +54,9 @@ public sealed class BindingEngine
 
     public BindingTimeouts Timeouts { get; init; } = BindingTimeouts.Default;
 
+    /// <summary>Shows the waits for systemd units (stopping the display manager, starting it again).</summary>
+    public IStepProgress Progress { get; init; } = StepProgress.None;
+
     /// <summary>prepare/begin: binds (dynamic, single-gpu) or verifies (static) a VM's devices.</summary>
     public async Task PrepareAsync(VmPassthroughConfig config, CancellationToken cancellationToken = default)
     {
@@ -62,11 +72,36 @@ public sealed class BindingEngine
         await PrepareLockedAsync(config.DomainUuid, owner, config.Mode, config.Devices, title, config, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>`passthrough bind`: the same engine without a VM; journal id bind-ADDRESS.</summary>
-    public async Task BindAsync(string id, IReadOnlyList<PciAddress> devices, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// `passthrough bind`: the same engine without a VM; journal id bind-ADDRESS. False when there was nothing to
+    /// do (<see cref="BindPreview.AlreadyDone"/>): the journal and the bindings are left as they are.
+    /// </summary>
+    public async Task<bool> BindAsync(string id, IReadOnlyList<PciAddress> devices, CancellationToken cancellationToken = default)
     {
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
+        if (PreviewBind(id, devices).AlreadyDone)
+        {
+            return false;
+        }
+
         await PrepareLockedAsync(id, JournalOwner.Manual, PassthroughMode.Dynamic, devices, string.Join(", ", devices), null, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// What <see cref="BindAsync"/> would do, without the lock or any write; fails as the bind would on devices the
+    /// host lacks or an IOMMU group that cannot be given away. Nothing to do when every device is on vfio-pci and
+    /// either no journal of this id exists (bound outside Passthrough, e.g. at boot) or its journal, prepared,
+    /// holds exactly these devices (a second identical bind).
+    /// </summary>
+    public BindPreview PreviewBind(string id, IReadOnlyList<PciAddress> devices)
+    {
+        var earlier = Journals.Load(id);
+        var plan = BindingPlan.Build(devices, _reader.Read(), string.Join(", ", devices));
+        var allBound = plan.Functions.All(f => f.AlreadyBound);
+        var same = earlier is null
+            || (earlier.State == BindingJournal.Prepared && earlier.FunctionStates().Select(f => f.Address).Order().SequenceEqual(devices.Distinct().Order()));
+        return new BindPreview(plan, earlier, allBound && same, _binder.IsDriverLoaded(BindingPlan.VfioDriver));
     }
 
     /// <summary>release/end and `passthrough restore`: replays a journal; no journal means nothing to do.</summary>
@@ -276,7 +311,7 @@ public sealed class BindingEngine
         {
             if (step.Action == UnitAction.Stop)
             {
-                var result = await Systemd.StopUnitAsync(step.Unit, step.Timeout, cancellationToken).ConfigureAwait(false);
+                var result = await engine.Progress.RunAsync($"Stopping {step.Unit}", () => Systemd.StopUnitAsync(step.Unit, step.Timeout, cancellationToken)).ConfigureAwait(false);
                 if (result != "done")
                 {
                     throw PassthroughException.Failure(
@@ -287,7 +322,7 @@ public sealed class BindingEngine
                 return;
             }
 
-            var started = await Systemd.StartUnitAsync(step.Unit, step.Timeout, cancellationToken).ConfigureAwait(false);
+            var started = await engine.Progress.RunAsync($"Starting {step.Unit}", () => Systemd.StartUnitAsync(step.Unit, step.Timeout, cancellationToken)).ConfigureAwait(false);
             if (started != "done")
             {
                 throw PassthroughException.Failure($"Starting {step.Unit} ended with job result '{started}'.", $"`journalctl -u {step.Unit}` shows why.");

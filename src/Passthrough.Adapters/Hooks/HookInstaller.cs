@@ -26,11 +26,28 @@ public sealed record HookInstallRecord
     public DateTimeOffset InstalledAt { get; init; }
 }
 
-/// <summary>The outcome of `hooks install`.</summary>
-public sealed record HookInstallResult(string Target, string Binary, string? BackedUp, string? Replaced, bool Updated);
+/// <summary>The outcome of `hooks install`; not <see cref="Changed"/> when the same hook was there already.</summary>
+public sealed record HookInstallResult(string Target, string Binary, string? BackedUp, string? Replaced, bool Updated)
+{
+    public bool Changed { get; init; } = true;
+}
+
+/// <summary>
+/// What `hooks install` will do, decided before anything is written: the script, the text at the hook's
+/// path now ("" when there is none or a symlink), and what it replaces. Not <see cref="Changed"/> when
+/// the same script is installed already (rewriting it would only make libvirt look as if it had not
+/// noticed the hook).
+/// </summary>
+public sealed record HookInstallPlan(string Target, string Binary, string Script, string Before, bool Changed, bool FirstInstall, string? Replaced, bool Updated);
 
 /// <summary>The outcome of `hooks uninstall`.</summary>
 public sealed record HookUninstallResult(string Target, string Outcome, bool Changed);
+
+/// <summary>What `hooks uninstall` will do: the hook's text now and what is there after ("" for nothing or a symlink).</summary>
+public sealed record HookUninstallPlan(string Target, string Outcome, bool Changed, string Before, string After)
+{
+    internal HookInstallRecord? Record { get; init; }
+}
 
 /// <summary>What `hooks status` finds at the hook's path.</summary>
 public sealed record HookFileState(
@@ -79,7 +96,10 @@ public sealed class HookInstaller
     private string BackupPath => _root.Path(BackupDirectory + "/" + HookScript.FileName);
 
     /// <summary>Installs (or updates) the hook calling <paramref name="binary"/>.</summary>
-    public HookInstallResult Install(string binary)
+    public HookInstallResult Install(string binary) => Install(PlanInstall(binary));
+
+    /// <summary>What installing the hook calling <paramref name="binary"/> would do; fails as the install would.</summary>
+    public HookInstallPlan PlanInstall(string binary)
     {
         var script = HookScript.Render(binary);
         var target = Target;
@@ -91,38 +111,51 @@ public sealed class HookInstaller
         }
 
         var existing = Describe(target);
+        var before = existing.Exists && !existing.IsSymlink ? File.ReadAllText(target) : string.Empty;
+        var first = !File.Exists(RecordPath);
+        if (!first && existing.Exists && !existing.IsOurs)
+        {
+            throw PassthroughException.Host(
+                $"{target} was replaced by something that is not Passthrough's hook since Passthrough was installed.",
+                $"Move it away (its original is kept in {BackupPath} if there was one), then install again.");
+        }
+
+        var replaced = !first ? null
+            : existing.IsSymlink ? $"a symlink to {new FileInfo(target).LinkTarget}"
+            : existing.Exists && !existing.IsOurs ? "a script that was not ours"
+            : null;
+        var same = existing.IsOurs && before == script && File.GetUnixFileMode(target) == Executable;
+        return new HookInstallPlan(target, binary, script, before, !same, first, replaced, Updated: !first && existing.IsOurs);
+    }
+
+    /// <summary>Carries out <paramref name="plan"/> (from <see cref="PlanInstall"/>); nothing when it changes nothing.</summary>
+    public HookInstallResult Install(HookInstallPlan plan)
+    {
+        var target = plan.Target;
+        if (!plan.Changed)
+        {
+            return new HookInstallResult(target, plan.Binary, null, null, Updated: false) { Changed = false };
+        }
+
+        var existing = Describe(target);
         string? backedUp = null;
-        string? replaced = null;
-        var updated = false;
-        if (!File.Exists(RecordPath))
+        if (plan.FirstInstall)
         {
             var created = new[] { HooksDirectory, QemuDirectory }.Where(d => !Directory.Exists(_root.Path(d))).ToList();
             var record = new HookInstallRecord { Previous = "absent", CreatedDirectories = created, InstalledAt = DateTimeOffset.UtcNow };
             if (existing.IsSymlink)
             {
                 record = record with { Previous = "symlink", LinkTarget = new FileInfo(target).LinkTarget };
-                replaced = $"a symlink to {record.LinkTarget}";
             }
             else if (existing.Exists && !existing.IsOurs)
             {
                 AtomicFile.Write(BackupPath, File.ReadAllBytes(target), mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 record = record with { Previous = "file", Backup = BackupDirectory + "/" + HookScript.FileName, Mode = (int)File.GetUnixFileMode(target) };
                 backedUp = BackupPath;
-                replaced = "a script that was not ours";
             }
 
             // The record is written before the hook: a crash in between still lets uninstall restore.
             AtomicFile.WriteText(RecordPath, JsonSerializer.Serialize(record, Json.HookInstallRecord), mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        else
-        {
-            updated = existing.IsOurs;
-            if (existing.Exists && !existing.IsOurs)
-            {
-                throw PassthroughException.Host(
-                    $"{target} was replaced by something that is not Passthrough's hook since Passthrough was installed.",
-                    $"Move it away (its original is kept in {BackupPath} if there was one), then install again.");
-            }
         }
 
         if (new FileInfo(target).LinkTarget is not null)
@@ -131,40 +164,62 @@ public sealed class HookInstaller
             File.Delete(target);
         }
 
-        AtomicFile.WriteText(target, script, mode: Executable);
-        return new HookInstallResult(target, binary, backedUp, replaced, updated);
+        AtomicFile.WriteText(target, plan.Script, mode: Executable);
+        return new HookInstallResult(target, plan.Binary, backedUp, plan.Replaced, plan.Updated);
     }
 
-    /// <summary>Removes our hook and puts back exactly what the first install found.</summary>
-    public HookUninstallResult Uninstall()
+    /// <summary>What `hooks uninstall` would do, without changing anything.</summary>
+    public HookUninstallPlan PlanUninstall()
     {
         var target = Target;
         var existing = Describe(target);
+        var before = existing.Exists && !existing.IsSymlink ? File.ReadAllText(target) : string.Empty;
         if (existing.Exists && !existing.IsOurs)
         {
-            return new HookUninstallResult(target, "not Passthrough's hook: left alone", Changed: false);
+            return new HookUninstallPlan(target, "not Passthrough's hook: left alone", false, before, before);
         }
 
         if (!File.Exists(RecordPath))
         {
-            if (!existing.Exists)
-            {
-                return new HookUninstallResult(target, "not installed", Changed: false);
-            }
-
-            File.Delete(target);
-            return new HookUninstallResult(target, "removed (no record of an earlier file)", Changed: true);
+            return existing.Exists
+                ? new HookUninstallPlan(target, "removed (no record of an earlier file)", true, before, string.Empty)
+                : new HookUninstallPlan(target, "not installed", false, before, before);
         }
 
         var record = ReadRecord();
-        string outcome;
+        return record.Previous switch
+        {
+            "file" => new HookUninstallPlan(target, "restored the script that was there before", true, before, File.ReadAllText(_root.Path(record.Backup ?? BackupDirectory + "/" + HookScript.FileName))) { Record = record },
+            "symlink" => new HookUninstallPlan(target, $"restored the symlink to {record.LinkTarget}", true, before, string.Empty) { Record = record },
+            _ => new HookUninstallPlan(target, "removed", true, before, string.Empty) { Record = record },
+        };
+    }
+
+    /// <summary>Removes our hook and puts back exactly what the first install found.</summary>
+    public HookUninstallResult Uninstall() => Uninstall(PlanUninstall());
+
+    /// <summary>Carries out <paramref name="plan"/> (from <see cref="PlanUninstall"/>).</summary>
+    public HookUninstallResult Uninstall(HookUninstallPlan plan)
+    {
+        var target = plan.Target;
+        if (!plan.Changed)
+        {
+            return new HookUninstallResult(target, plan.Outcome, Changed: false);
+        }
+
+        var existing = Describe(target);
+        if (plan.Record is not { } record)
+        {
+            File.Delete(target);
+            return new HookUninstallResult(target, plan.Outcome, Changed: true);
+        }
+
         switch (record.Previous)
         {
             case "file":
                 var backup = _root.Path(record.Backup ?? BackupDirectory + "/" + HookScript.FileName);
                 AtomicFile.Write(target, File.ReadAllBytes(backup), mode: (UnixFileMode)(record.Mode ?? (int)Executable));
                 File.Delete(backup);
-                outcome = "restored the script that was there before";
                 break;
             case "symlink":
                 if (existing.Exists || existing.IsSymlink)
@@ -173,7 +228,6 @@ public sealed class HookInstaller
                 }
 
                 File.CreateSymbolicLink(target, record.LinkTarget ?? throw PassthroughException.Failure($"{RecordPath} lacks the symlink's target."));
-                outcome = $"restored the symlink to {record.LinkTarget}";
                 break;
             default:
                 if (existing.Exists)
@@ -181,7 +235,6 @@ public sealed class HookInstaller
                     File.Delete(target);
                 }
 
-                outcome = "removed";
                 foreach (var directory in record.CreatedDirectories.Reverse())
                 {
                     var path = _root.Path(directory);
@@ -195,7 +248,7 @@ public sealed class HookInstaller
         }
 
         File.Delete(RecordPath);
-        return new HookUninstallResult(target, outcome, Changed: true);
+        return new HookUninstallResult(target, plan.Outcome, Changed: true);
     }
 
     /// <summary>What is at the hook's path now.</summary>

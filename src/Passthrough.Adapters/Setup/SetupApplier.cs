@@ -36,6 +36,15 @@ public sealed record SavedCommand(string Program, IReadOnlyList<string> Argument
     public PlannedCommand ToPlanned(string reason) => new(Program, Arguments, reason);
 }
 
+/// <summary>One file `setup undo` puts back: its text now and after the undo ("" when absent).</summary>
+public sealed record UndoFile(string Path, string Current, string Restored);
+
+/// <summary>
+/// What `setup undo` of one backup will do, checked before anything is written: the files it restores
+/// (or removes), the enablement links it takes away and the commands it runs after.
+/// </summary>
+public sealed record UndoPreview(BackupManifest Manifest, IReadOnlyList<UndoFile> Files, IReadOnlyList<string> UnitLinks, bool DaemonReload, IReadOnlyList<PlannedCommand> Commands);
+
 /// <summary>What apply or undo did, and what it left for the user.</summary>
 public sealed record SetupOutcome(string? Timestamp, IReadOnlyList<string> FilesWritten, IReadOnlyList<string> CommandsRun, IReadOnlyList<string> CommandsNotRun, IReadOnlyList<string> SystemdSteps, bool RebootNeeded);
 
@@ -71,6 +80,9 @@ public sealed class SetupApplier
     }
 
     public const string BackupsDirectory = "/var/lib/passthrough/backups";
+
+    /// <summary>Shows the long commands (initramfs and bootloader rebuilds) while they run.</summary>
+    public IStepProgress Progress { get; init; } = StepProgress.None;
 
     public async Task<SetupOutcome> ApplyAsync(SetupPlan plan, CancellationToken cancellationToken = default)
     {
@@ -132,9 +144,16 @@ public sealed class SetupApplier
     }
 
     /// <summary>Restores the files of one apply (the latest not yet undone when no timestamp is given).</summary>
-    public async Task<SetupOutcome> UndoAsync(string? timestamp, CancellationToken cancellationToken = default)
+    public Task<SetupOutcome> UndoAsync(string? timestamp, CancellationToken cancellationToken = default) =>
+        CarryOutAsync(PreviewUndo(FindBackup(timestamp).Manifest), cancellationToken);
+
+    /// <summary>
+    /// What undoing <paramref name="manifest"/> would do, without changing anything. Fails, as the undo
+    /// itself would, when a file changed after that apply (undo would lose those changes).
+    /// </summary>
+    public UndoPreview PreviewUndo(BackupManifest manifest)
     {
-        var (dir, manifest) = FindBackup(timestamp);
+        var dir = _root.Path($"{BackupsDirectory}/{manifest.Timestamp}");
         foreach (var entry in manifest.Files.Where(e => e.Sha256After is not null))
         {
             var path = _root.Path(entry.Path);
@@ -147,16 +166,41 @@ public sealed class SetupApplier
             }
         }
 
-        var restored = new List<string>();
-        foreach (var unit in manifest.UnitsEnabled)
+        // What `systemctl disable` removes for WantedBy=multi-user.target.
+        var links = manifest.UnitsEnabled
+            .Select(unit => $"/etc/systemd/system/multi-user.target.wants/{unit}")
+            .Where(link => File.Exists(_root.Path(link)) || new FileInfo(_root.Path(link)).LinkTarget is not null)
+            .ToList();
+        var files = new List<UndoFile>();
+        foreach (var entry in manifest.Files)
         {
-            // What `systemctl disable` removes for WantedBy=multi-user.target.
-            var link = _root.Path($"/etc/systemd/system/multi-user.target.wants/{unit}");
-            if (File.Exists(link) || new FileInfo(link).LinkTarget is not null)
+            var path = _root.Path(entry.Path);
+            var current = File.Exists(path) ? File.ReadAllText(path) : null;
+            if (entry.Existed)
             {
-                File.Delete(link);
-                restored.Add($"/etc/systemd/system/multi-user.target.wants/{unit}");
+                files.Add(new UndoFile(entry.Path, current ?? string.Empty, File.ReadAllText(BackupCopyPath(dir, entry.Path))));
             }
+            else if (current is not null)
+            {
+                files.Add(new UndoFile(entry.Path, current, string.Empty));
+            }
+        }
+
+        var daemonReload = manifest.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal));
+        var commands = manifest.Undo.Select(c => c.ToPlanned("undo")).Concat(manifest.Regeneration.Select(c => c.ToPlanned("regenerate"))).ToList();
+        return new UndoPreview(manifest, files, links, daemonReload, commands);
+    }
+
+    /// <summary>Carries out a preview made by <see cref="PreviewUndo"/>.</summary>
+    public async Task<SetupOutcome> CarryOutAsync(UndoPreview preview, CancellationToken cancellationToken = default)
+    {
+        var manifest = preview.Manifest;
+        var dir = _root.Path($"{BackupsDirectory}/{manifest.Timestamp}");
+        var restored = new List<string>();
+        foreach (var link in preview.UnitLinks)
+        {
+            File.Delete(_root.Path(link));
+            restored.Add(link);
         }
 
         foreach (var entry in manifest.Files)
@@ -176,10 +220,8 @@ public sealed class SetupApplier
         }
 
         WriteManifest(dir, manifest with { Undone = true });
-        var daemonReload = manifest.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal));
-        var systemdSteps = await SystemdAsync(daemonReload, [], cancellationToken).ConfigureAwait(false);
-        var commands = manifest.Undo.Select(c => c.ToPlanned("undo")).Concat(manifest.Regeneration.Select(c => c.ToPlanned("regenerate")));
-        var (ran, notRun) = await RunAsync(commands, "The files were restored; fix the cause and run the command again.", cancellationToken).ConfigureAwait(false);
+        var systemdSteps = await SystemdAsync(preview.DaemonReload, [], cancellationToken).ConfigureAwait(false);
+        var (ran, notRun) = await RunAsync(preview.Commands, "The files were restored; fix the cause and run the command again.", cancellationToken).ConfigureAwait(false);
         return new SetupOutcome(manifest.Timestamp, restored, ran, notRun, systemdSteps, manifest.Files.Count > 0);
     }
 
@@ -197,6 +239,13 @@ public sealed class SetupApplier
             .OfType<BackupManifest>()
             .OrderBy(m => m.Timestamp, StringComparer.Ordinal)];
     }
+
+    /// <summary>
+    /// The apply `setup undo` takes back: the one named (an error when there is no such backup; it may be
+    /// undone already), else the latest not yet undone, or null when every apply was undone.
+    /// </summary>
+    public BackupManifest? UndoTarget(string? timestamp) =>
+        timestamp is null && !Backups().Any(b => !b.Undone) ? null : FindBackup(timestamp).Manifest;
 
     private (string Dir, BackupManifest Manifest) FindBackup(string? timestamp)
     {
@@ -274,7 +323,7 @@ public sealed class SetupApplier
 
             // Rebuilding every initramfs takes minutes on a desktop with several kernels.
             var options = new ProcessOptions().WithTimeout(TimeSpan.FromMinutes(15));
-            var result = await _runner.RunAsync(command.Program, command.Arguments, options, cancellationToken).ConfigureAwait(false);
+            var result = await Progress.RunAsync($"Running {command.Display}", () => _runner.RunAsync(command.Program, command.Arguments, options, cancellationToken)).ConfigureAwait(false);
             result.EnsureSuccess(remedy);
             ran.Add(command.Display);
         }

@@ -109,12 +109,6 @@ internal sealed record SetupCommandJson(string Program, IReadOnlyList<string> Ar
 /// <summary>The systemd steps in `setup plan --json`.</summary>
 internal sealed record SetupSystemdJson(bool DaemonReload, IReadOnlyList<string> Enable);
 
-/// <summary>`setup apply|undo --json`.</summary>
-internal sealed record SetupOutcomeJson(bool Applied, string? Backup, IReadOnlyList<string> Files, IReadOnlyList<string> CommandsRun, IReadOnlyList<string> CommandsNotRun, IReadOnlyList<string> Systemd, bool RebootNeeded);
-
-/// <summary>`setup apply --json` when the plan is empty.</summary>
-internal sealed record SetupNothingJson(bool Applied, string Reason, string? Backup);
-
 /// <summary>Serializers for every --json shape and the snapshot file, generated at build time.</summary>
 [JsonSerializable(typeof(StatusJson))]
 [JsonSerializable(typeof(DoctorJson))]
@@ -125,7 +119,10 @@ internal sealed record SetupNothingJson(bool Applied, string Reason, string? Bac
 [JsonSerializable(typeof(HookStatusJson))]
 [JsonSerializable(typeof(RomJson))]
 [JsonSerializable(typeof(SetupPlanJson))]
-[JsonSerializable(typeof(SetupOutcomeJson))]
-[JsonSerializable(typeof(SetupNothingJson))]
 [JsonSerializable(typeof(ChangeReportJson))]
+[JsonSerializable(typeof(SetupChangeJson))]
+[JsonSerializable(typeof(HooksChangeJson))]
+[JsonSerializable(typeof(BindingChangeJson))]
+[JsonSerializable(typeof(RestoreChangeJson))]
+[JsonSerializable(typeof(RomInstallJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

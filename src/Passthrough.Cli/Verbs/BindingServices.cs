@@ -13,7 +13,7 @@ namespace Passthrough.Cli.Verbs;
 /// </summary>
 internal static class BindingServices
 {
-    public static BindingEngine Engine(CliContext context, HostRoot root, string? systemBus, BindingTimeouts? timeouts = null)
+    public static BindingEngine Engine(CliContext context, HostRoot root, string? systemBus, BindingTimeouts? timeouts = null, IStepProgress? progress = null)
     {
         timeouts ??= BindingTimeouts.Default;
         var kernel = context.Kernel ?? (root.IsLiveSystem ? LiveKernelWriter.Instance : new TreeWithoutKernel(root));
@@ -25,7 +25,19 @@ internal static class BindingServices
                 $"Refusing to stop or start units of this machine while --root is {root}.",
                 "The single-GPU swap only runs on the live system (--root /)."));
         var binder = new SysfsDriverBinder(root, kernel, context.Runner, timeouts.SysfsWrite);
-        return new BindingEngine(root, new SysfsHostReader(root, names: false), binder, systemd) { Timeouts = timeouts };
+        return new BindingEngine(root, new SysfsHostReader(root, names: false), binder, systemd) { Timeouts = timeouts, Progress = progress ?? StepProgress.None };
+    }
+
+    /// <summary>
+    /// --check of bind, unbind and restore: when the real run would change bindings under a root that has no kernel
+    /// behind it (a fixture or captured tree, nothing injected), it fails as that run would.
+    /// </summary>
+    public static void ForeseeKernel(CliContext context, HostRoot root)
+    {
+        if (context.Kernel is null && !root.IsLiveSystem)
+        {
+            new TreeWithoutKernel(root).Write("/sys", string.Empty);
+        }
     }
 
     /// <summary>A captured or fixture tree has no kernel to give writes their meaning: refuse them clearly.</summary>

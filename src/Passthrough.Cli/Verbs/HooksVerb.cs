@@ -31,7 +31,9 @@ internal sealed class HooksVerb : IVerb
             Description = "Absolute path of the passthrough program the hook runs (default: this program).",
             HelpName = "PATH",
         };
-        var command = new Command("install", "Install the hook as /etc/libvirt/hooks/qemu.d/50-passthrough (backing up what it replaces).") { binary };
+        var json = ChangeOptions.Json();
+        var check = ChangeOptions.Check("It fails as install would (a missing --binary: exit 2; a directory or someone else's hook in the way: exit 3); SELinux labels are checked only by the real install.");
+        var command = new Command("install", "Install the hook as /etc/libvirt/hooks/qemu.d/50-passthrough (backing up what it replaces); the same hook installed already is left alone.") { binary, json, check };
         command.SetAction(result =>
         {
             var root = GlobalOptions.HostRoot(result);
@@ -43,20 +45,69 @@ internal sealed class HooksVerb : IVerb
                     "Give the absolute path of an installed passthrough program (`make install` puts it in /usr/local/bin).");
             }
 
-            var installed = new HookInstaller(root).Install(program);
+            var installer = new HookInstaller(root);
+            var plan = installer.PlanInstall(program);
+            var checking = result.GetValue(check);
+            var installed = checking ? null : installer.Install(plan);
             var probe = new LibvirtDaemonProbe(root);
             var daemon = probe.Daemon();
-            var output = context.Out;
-            output.WriteLine(installed.Updated
-                ? $"Updated the libvirt hook {installed.Target} (runs {installed.Binary})."
-                : $"Installed the libvirt hook {installed.Target} (runs {installed.Binary}).");
-            if (installed.Replaced is not null)
+            var restart = probe.RestartCommand(daemon);
+            var labels = checking ? [] : SelinuxProblems(probe);
+            if (result.GetValue(json))
             {
-                output.WriteLine($"It replaced {installed.Replaced}" + (installed.BackedUp is null ? "." : $", kept in {installed.BackedUp}.") + " `passthrough hooks uninstall` puts it back.");
+                var actions = new List<string>();
+                if (plan.Changed && plan.Replaced is not null)
+                {
+                    actions.Add($"record {plan.Replaced} in {HookInstaller.BackupDirectory} (uninstall puts it back)");
+                }
+
+                if (plan.Changed)
+                {
+                    actions.Add($"write {HookInstaller.HookPath} (runs {program})");
+                }
+
+                var warnings = LegacyNote(root) is { } legacy ? [legacy, .. labels] : labels;
+                Json.Write(
+                    context.Out,
+                    new HooksChangeJson(
+                        plan.Changed,
+                        actions,
+                        false,
+                        warnings,
+                        plan.Changed ? [new FileDiffJson(HookInstaller.HookPath, plan.Before, plan.Script)] : [],
+                        HookInstaller.HookPath,
+                        program,
+                        plan.Changed ? restart : null),
+                    Json.Shapes.HooksChangeJson);
+                return labels.Count == 0 ? PassthroughCli.Ok : PassthroughCli.Failed;
+            }
+
+            var output = context.Out;
+            var would = checking ? "Would install" : "Installed";
+            output.WriteLine(!plan.Changed
+                ? $"The libvirt hook {plan.Target} is installed already, the same (runs {program}); nothing to change."
+                : plan.Updated
+                ? $"{(checking ? "Would update" : "Updated")} the libvirt hook {plan.Target} (runs {program})."
+                : $"{would} the libvirt hook {plan.Target} (runs {program}).");
+            if (plan.Changed && plan.Replaced is not null)
+            {
+                output.WriteLine(checking
+                    ? $"It would replace {plan.Replaced}. `passthrough hooks uninstall` puts it back."
+                    : $"It replaced {plan.Replaced}" + (installed?.BackedUp is null ? "." : $", kept in {installed.BackedUp}.") + " `passthrough hooks uninstall` puts it back.");
             }
 
             WriteLegacyNote(context, root);
-            output.WriteLine($"Restart {daemon} so it notices the hook (libvirt reads the hook directory when it starts): {probe.RestartCommand(daemon)}");
+            if (plan.Changed)
+            {
+                output.WriteLine($"{(checking ? "Then restart" : "Restart")} {daemon} so it notices the hook (libvirt reads the hook directory when it starts): {restart}");
+            }
+
+            if (checking)
+            {
+                output.WriteLine("--check: nothing was changed.");
+                return PassthroughCli.Ok;
+            }
+
             return WriteSelinux(context, probe, json: false) ? PassthroughCli.Ok : PassthroughCli.Failed;
         });
         return command;
@@ -64,17 +115,48 @@ internal sealed class HooksVerb : IVerb
 
     private static Command Uninstall(CliContext context)
     {
-        var command = new Command("uninstall", "Remove the hook and restore exactly what the first install replaced.");
+        var json = ChangeOptions.Json();
+        var check = ChangeOptions.Check("Someone else's script at the hook's path is left alone in both (changed:false).");
+        var command = new Command("uninstall", "Remove the hook and restore exactly what the first install replaced.") { json, check };
         command.SetAction(result =>
         {
             var root = GlobalOptions.HostRoot(result);
-            var removed = new HookInstaller(root).Uninstall();
-            context.Out.WriteLine($"{removed.Target}: {removed.Outcome}.");
-            if (removed.Changed)
+            var installer = new HookInstaller(root);
+            var plan = installer.PlanUninstall();
+            var checking = result.GetValue(check);
+            if (!checking)
             {
-                var probe = new LibvirtDaemonProbe(root);
-                var daemon = probe.Daemon();
-                context.Out.WriteLine($"Restart {daemon} so it forgets the hook: {probe.RestartCommand(daemon)}");
+                installer.Uninstall(plan);
+            }
+
+            var probe = new LibvirtDaemonProbe(root);
+            var daemon = probe.Daemon();
+            if (result.GetValue(json))
+            {
+                Json.Write(
+                    context.Out,
+                    new HooksChangeJson(
+                        plan.Changed,
+                        plan.Changed ? [$"{HookInstaller.HookPath}: {plan.Outcome}"] : [],
+                        false,
+                        plan.Changed ? [] : [$"{HookInstaller.HookPath}: {plan.Outcome}."],
+                        plan.Changed ? [new FileDiffJson(HookInstaller.HookPath, plan.Before, plan.After)] : [],
+                        HookInstaller.HookPath,
+                        null,
+                        plan.Changed ? probe.RestartCommand(daemon) : null),
+                    Json.Shapes.HooksChangeJson);
+                return PassthroughCli.Ok;
+            }
+
+            context.Out.WriteLine(checking && plan.Changed ? $"Would change {plan.Target}: {plan.Outcome}." : $"{plan.Target}: {plan.Outcome}.");
+            if (plan.Changed)
+            {
+                context.Out.WriteLine($"{(checking ? "Then restart" : "Restart")} {daemon} so it forgets the hook: {probe.RestartCommand(daemon)}");
+            }
+
+            if (checking)
+            {
+                context.Out.WriteLine("--check: nothing was changed.");
             }
 
             return PassthroughCli.Ok;
@@ -167,11 +249,22 @@ internal sealed class HooksVerb : IVerb
 
     private static void WriteLegacyNote(CliContext context, HostRoot root)
     {
-        if (File.Exists(root.Path(HookInstaller.LegacyQemuHook)))
+        if (LegacyNote(root) is { } note)
         {
-            context.Out.WriteLine($"Note: {HookInstaller.LegacyQemuHook} exists and libvirt runs it too (Passthrough leaves it alone). If it rebinds the GPU itself, remove that part.");
+            context.Out.WriteLine($"Note: {note}");
         }
     }
+
+    private static string? LegacyNote(HostRoot root) => File.Exists(root.Path(HookInstaller.LegacyQemuHook))
+        ? $"{HookInstaller.LegacyQemuHook} exists and libvirt runs it too (Passthrough leaves it alone). If it rebinds the GPU itself, remove that part."
+        : null;
+
+    /// <summary>The hook paths whose SELinux label would make libvirt be denied running the hook, as warnings.</summary>
+    private static List<string> SelinuxProblems(LibvirtDaemonProbe probe) => !probe.SelinuxEnabled ? [] :
+        [.. new[] { HookInstaller.HooksDirectory, HookInstaller.HookPath }
+            .Select(probe.LabelOf)
+            .Where(l => !l.LooksRight)
+            .Select(l => $"SELinux: {l.Path} is labelled {l.Context ?? "(no label)"}, not a virt type: libvirt will be denied running the hook. Run: restorecon -Rv {HookInstaller.HooksDirectory}")];
 
     /// <summary>Where SELinux is on, the hooks must carry a virt label or libvirt is denied running them.</summary>
     private static bool WriteSelinux(CliContext context, LibvirtDaemonProbe probe, bool json)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Passthrough.Binding;
+using Passthrough.Cli.Rendering;
 using Passthrough.Errors;
 
 namespace Passthrough.Cli.Verbs;
@@ -14,31 +15,67 @@ internal sealed class RestoreVerb : IVerb
     {
         var target = new Argument<string?>("NAME|UUID") { Description = "The VM's name or uuid (as in `passthrough status`).", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "Restore everything passthrough has bound." };
-        var command = new Command("restore", "Give back what passthrough bound for a VM (or --all), from its state journal.") { target, all };
+        var json = ChangeOptions.Json();
+        var check = ChangeOptions.Check("It lists each journal's steps; under a --root without a kernel it fails (exit 3: nothing can be given back there). Steps that would fail (a driver refusing, systemd) are not foreseen.");
+        var command = new Command("restore", "Give back what passthrough bound for a VM (or --all), from its state journal. Nothing bound for it: nothing to do (exit 0).") { target, all, json, check };
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
             var wanted = result.GetValue(target);
             var everything = result.GetValue(all);
+            var asJson = result.GetValue(json);
+            var checking = result.GetValue(check);
             if (wanted is null == !everything)
             {
                 throw PassthroughException.Input("Give a VM name or uuid, or --all (not both).", "For example: passthrough restore win11");
             }
 
-            var engine = BindingServices.Engine(context, root, GlobalOptions.SystemBusAddress(result));
+            var engine = BindingServices.Engine(context, root, GlobalOptions.SystemBusAddress(result), progress: StepSpinner.For(context, asJson));
             var journals = engine.Journals.All();
             var chosen = everything ? journals : journals.Where(j => Matches(j, wanted!)).ToList();
+            var restored = chosen.Select(j => new RestoredJournalJson(j.Id, j.Owner.Name, [.. j.FunctionStates().Select(f => f.Address.ToString())])).ToList();
+            var actions = chosen.SelectMany(j => RestorePlan.ForJournal(j, engine.Timeouts).Select(step => $"{Describe(j)}: {step}")).ToList();
             if (chosen.Count == 0)
             {
-                if (everything)
+                // Restoring is reaching a state: nothing bound for it is that state already (a second restore, or a
+                // VM whose hook gave everything back). A name passthrough never saw is said, not an error.
+                var nothing = everything
+                    ? "Nothing to restore: passthrough has nothing bound."
+                    : $"Nothing to restore for '{wanted}': no state journal in {engine.Journals.Directory} (passthrough has nothing of it bound; `passthrough status` lists what is).";
+                if (asJson)
                 {
-                    await context.Out.WriteLineAsync("Nothing to restore: passthrough has nothing bound.").ConfigureAwait(false);
-                    return PassthroughCli.Ok;
+                    Json.Write(context.Out, new RestoreChangeJson(false, [], false, everything ? [] : [nothing], [], []), Json.Shapes.RestoreChangeJson);
+                }
+                else
+                {
+                    await context.Out.WriteLineAsync(nothing).ConfigureAwait(false);
                 }
 
-                throw PassthroughException.Input(
-                    $"No state journal for '{wanted}' in {engine.Journals.Directory}: passthrough has nothing of it bound.",
-                    "`passthrough status` lists what is bound.");
+                return PassthroughCli.Ok;
+            }
+
+            if (checking)
+            {
+                BindingServices.ForeseeKernel(context, root);
+                if (asJson)
+                {
+                    Json.Write(context.Out, new RestoreChangeJson(true, actions, false, [], [], restored), Json.Shapes.RestoreChangeJson);
+                }
+                else
+                {
+                    foreach (var journal in chosen)
+                    {
+                        await context.Out.WriteLineAsync($"{Describe(journal)}: would give back {journal.FunctionStates().Count} device(s):").ConfigureAwait(false);
+                        foreach (var step in RestorePlan.ForJournal(journal, engine.Timeouts))
+                        {
+                            await context.Out.WriteLineAsync($"  {step}").ConfigureAwait(false);
+                        }
+                    }
+
+                    await context.Out.WriteLineAsync("--check: nothing was changed.").ConfigureAwait(false);
+                }
+
+                return PassthroughCli.Ok;
             }
 
             var failures = new List<string>();
@@ -47,23 +84,35 @@ internal sealed class RestoreVerb : IVerb
                 var report = await engine.RestoreAsync(journal.Id, cancellationToken).ConfigureAwait(false);
                 if (report is null || report.Succeeded)
                 {
-                    await context.Out.WriteLineAsync($"{Describe(journal)}: restored ({journal.FunctionStates().Count} device(s) back on their drivers).").ConfigureAwait(false);
+                    if (!asJson)
+                    {
+                        await context.Out.WriteLineAsync($"{Describe(journal)}: restored ({journal.FunctionStates().Count} device(s) back on their drivers).").ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
                 foreach (var failure in report.Failures)
                 {
-                    await context.Out.WriteLineAsync($"{Describe(journal)}: {failure}").ConfigureAwait(false);
+                    await (asJson ? context.Error : context.Out).WriteLineAsync($"{Describe(journal)}: {failure}").ConfigureAwait(false);
                 }
 
                 failures.AddRange(report.Failures);
             }
 
-            return failures.Count == 0
-                ? PassthroughCli.Ok
-                : throw PassthroughException.Failure(
+            if (failures.Count > 0)
+            {
+                throw PassthroughException.Failure(
                     $"{failures.Count} step(s) could not be undone (listed above); the journal is kept.",
                     "Fix the cause (`dmesg`, `journalctl`) and run the same restore again: it only redoes what is still missing.");
+            }
+
+            if (asJson)
+            {
+                Json.Write(context.Out, new RestoreChangeJson(true, actions, false, [], [], restored), Json.Shapes.RestoreChangeJson);
+            }
+
+            return PassthroughCli.Ok;
         });
         return command;
     }

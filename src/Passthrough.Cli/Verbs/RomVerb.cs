@@ -164,17 +164,23 @@ internal sealed class RomVerb : IVerb
         var directory = new Option<string?>("--dir") { Description = "Install here instead of the distribution's default directory.", HelpName = "DIR" };
         var name = new Option<string?>("--name") { Description = "File name to install as (default: FILE's name).", HelpName = "NAME" };
         var force = new Option<bool>("--force") { Description = "Replace a different file of the same name (the old one is kept as NAME.bak)." };
-        var command = new Command("install", "Copy a ROM where QEMU may read it on this distribution (mode 0644, SELinux context restored) and print the <rom file=.../> line.")
+        var json = ChangeOptions.Json();
+        var check = ChangeOptions.Check("It fails as install would on a bad ROM or name, or a different file of that name without --force (exit 2); restorecon is not run.");
+        var command = new Command("install", "Copy a ROM where QEMU may read it on this distribution (mode 0644, SELinux context restored) and print the <rom file=.../> line. The same file installed already is left alone.")
         {
             file,
             directory,
             name,
             force,
+            json,
+            check,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
             var path = result.GetValue(file)!;
+            var asJson = result.GetValue(json);
+            var checking = result.GetValue(check);
             var bytes = ReadFile(path);
             var rom = Parse(path, bytes);
             var location = RomLocation.ForOsRelease(ReadText(root.Path("/etc/os-release")), File.Exists(root.Path("/run/ostree-booted")));
@@ -184,49 +190,91 @@ internal sealed class RomVerb : IVerb
                 : File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes) ? InstalledRom.SameContent
                 : InstalledRom.DifferentContent;
             var plan = RomInstallPlan.For(hostPath, installed, result.GetValue(force));
-            if (plan.Action == RomInstallAction.AlreadyInstalled)
+            var changed = plan.Action != RomInstallAction.AlreadyInstalled;
+            var output = asJson ? TextWriter.Null : context.Out;
+            if (!changed)
             {
-                context.Out.WriteLine($"{hostPath} is already installed with the same content.");
+                output.WriteLine($"{hostPath} is already installed with the same content.");
+            }
+            else if (checking)
+            {
+                output.WriteLine($"Would install {hostPath} (mode 0644): {location.Why}." + (plan.KeepBackup ? $" The different file there would be kept as {hostPath}.bak." : string.Empty));
             }
             else
             {
                 AtomicFile.Write(target, bytes, plan.KeepBackup ? target + ".bak" : null, ReadableByAll);
                 File.SetUnixFileMode(target, ReadableByAll);
-                context.Out.WriteLine($"Installed {hostPath} (mode 0644): {location.Why}.");
+                output.WriteLine($"Installed {hostPath} (mode 0644): {location.Why}.");
             }
 
-            await RestoreContextAsync(context, root, root.IsLiveSystem, hostPath, cancellationToken).ConfigureAwait(false);
+            var warnings = new List<string>();
+            if (checking)
+            {
+                if (File.Exists(root.Path("/sys/fs/selinux/enforce")))
+                {
+                    output.WriteLine($"Then restorecon -v {hostPath} (SELinux is on).");
+                }
+            }
+            else if (await RestoreContextAsync(context, output, root, root.IsLiveSystem, hostPath, cancellationToken).ConfigureAwait(false) is { } notRun)
+            {
+                warnings.Add(notRun);
+            }
+
             if (!rom.UefiCapable)
             {
-                context.Out.WriteLine("Note: it has no EFI image; with OVMF the screen stays dark until the guest's driver loads.");
+                output.WriteLine("Note: it has no EFI image; with OVMF the screen stays dark until the guest's driver loads.");
+                warnings.Add("It has no EFI image; with OVMF the screen stays dark until the guest's driver loads.");
             }
 
-            context.Out.WriteLine("Add this line inside the GPU's <hostdev> (`passthrough xml` or `virsh edit`):");
-            context.Out.WriteLine($"  <rom file='{hostPath}'/>");
+            var romLine = $"<rom file='{hostPath}'/>";
+            output.WriteLine("Add this line inside the GPU's <hostdev> (`passthrough xml` or `virsh edit`):");
+            output.WriteLine($"  {romLine}");
+            if (checking)
+            {
+                output.WriteLine("--check: nothing was changed.");
+            }
+
+            if (asJson)
+            {
+                var actions = !changed ? new List<string>()
+                    : [$"write {hostPath} (mode 0644, {bytes.Length} bytes)" + (plan.KeepBackup ? $", keeping the different file there as {hostPath}.bak" : string.Empty)];
+                if (changed && File.Exists(root.Path("/sys/fs/selinux/enforce")) && root.IsLiveSystem)
+                {
+                    actions.Add($"restorecon -v {hostPath}");
+                }
+
+                Json.Write(context.Out, new RomInstallJson(changed, actions, false, warnings, [], hostPath, romLine, rom.UefiCapable), Json.Shapes.RomInstallJson);
+            }
+
             return PassthroughCli.Ok;
         });
         return command;
     }
 
+    internal static Task<string?> RestoreContextAsync(CliContext context, HostRoot root, bool live, string hostPath, CancellationToken cancellationToken) =>
+        RestoreContextAsync(context, context.Out, root, live, hostPath, cancellationToken);
+
     /// <summary>SELinux is on when selinuxfs shows an enforce file (enforcing or permissive). Commands run
-    /// only on the live system (<paramref name="live"/>); for a tree under --root they are printed.</summary>
-    internal static async Task RestoreContextAsync(CliContext context, HostRoot root, bool live, string hostPath, CancellationToken cancellationToken)
+    /// only on the live system (<paramref name="live"/>); for a tree under --root they are printed (and returned).</summary>
+    internal static async Task<string?> RestoreContextAsync(CliContext context, TextWriter output, HostRoot root, bool live, string hostPath, CancellationToken cancellationToken)
     {
         if (!File.Exists(root.Path("/sys/fs/selinux/enforce")))
         {
-            return;
+            return null;
         }
 
         string[] arguments = ["-v", hostPath];
         if (!live)
         {
-            context.Out.WriteLine($"SELinux is on in {root}; on that host, run: restorecon {string.Join(' ', arguments)}");
-            return;
+            var line = $"SELinux is on in {root}; on that host, run: restorecon {string.Join(' ', arguments)}";
+            output.WriteLine(line);
+            return line;
         }
 
         var run = await context.Runner.RunAsync("restorecon", arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
         run.EnsureSuccess($"Run `restorecon -v {hostPath}` as root; without the right context QEMU (svirt_t) cannot read the file.");
-        context.Out.WriteLine($"Restored the SELinux context of {hostPath} (restorecon).");
+        output.WriteLine($"Restored the SELinux context of {hostPath} (restorecon).");
+        return null;
     }
 
     private static Finding DeviceFinding(VbiosImage rom, string slotText, HostRoot root)

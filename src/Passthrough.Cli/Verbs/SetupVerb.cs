@@ -74,7 +74,9 @@ internal sealed class SetupVerb : IVerb
         var command = new Command("apply", "Show the plan, ask, then write the files (with backups) and run the commands. Only the live root (/) runs commands.");
         var inputs = AddInputs(command);
         var yes = new Option<bool>("--yes") { Description = "Apply without asking (for scripts)." };
+        var check = ChangeOptions.Check("It needs no --yes and fails as apply would on bad input (exit 2); an empty plan is changed:false. A command that would fail (dracut, grub-mkconfig) is not foreseen.");
         command.Options.Add(yes);
+        command.Options.Add(check);
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
@@ -85,11 +87,16 @@ internal sealed class SetupVerb : IVerb
                 await context.Out.WriteAsync(RenderPlan(plan, root)).ConfigureAwait(false);
             }
 
-            if (plan.IsEmpty)
+            var systemBus = GlobalOptions.SystemBusAddress(result);
+            if (plan.IsEmpty || result.GetValue(check))
             {
                 if (json)
                 {
-                    Json.Write(context.Out, new SetupNothingJson(false, "nothing to change", null), Json.Shapes.SetupNothingJson);
+                    Json.Write(context.Out, ApplyJson(plan, root, outcome: null, systemdRuns: systemBus is not null || root.IsLiveSystem), Json.Shapes.SetupChangeJson);
+                }
+                else if (!plan.IsEmpty)
+                {
+                    await context.Out.WriteLineAsync("\n--check: nothing was changed; `setup apply` without --check makes these changes.").ConfigureAwait(false);
                 }
 
                 return PassthroughCli.Ok;
@@ -102,13 +109,12 @@ internal sealed class SetupVerb : IVerb
             }
 
             // systemd over D-Bus on the live system or the bus named with --system-bus; otherwise the steps are listed.
-            var systemBus = GlobalOptions.SystemBusAddress(result);
             using var systemd = plan.DaemonReload || plan.UnitsToEnable.Count > 0 ? ConnectSystemd(root, systemBus) : null;
-            var applier = new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem);
+            var applier = new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem) { Progress = StepSpinner.For(context, json) };
             var outcome = await applier.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (json)
             {
-                Json.Write(context.Out, OutcomeJson(outcome, applied: true), Json.Shapes.SetupOutcomeJson);
+                Json.Write(context.Out, ApplyJson(plan, root, outcome, systemd is not null), Json.Shapes.SetupChangeJson);
             }
             else
             {
@@ -122,39 +128,81 @@ internal sealed class SetupVerb : IVerb
 
     private static Command UndoCommand(CliContext context)
     {
-        var command = new Command("undo", "Restore the files of the last `setup apply` (or the one named) byte for byte and rebuild what was regenerated.");
+        var command = new Command(
+            "undo",
+            "Restore the files of the last `setup apply` not yet undone (or the one named) byte for byte and rebuild what was regenerated. With every apply undone it has nothing to do (exit 0, changed:false).");
         var timestamp = new Argument<string?>("TIMESTAMP") { Description = "The backup to restore (default: the latest not undone).", Arity = ArgumentArity.ZeroOrOne };
         var yes = new Option<bool>("--yes") { Description = "Restore without asking (for scripts)." };
-        var json = GlobalOptions.Json();
+        var json = ChangeOptions.Json();
+        var check = ChangeOptions.Check("It needs no --yes and fails as undo would: an unknown TIMESTAMP (exit 2), a file changed since that apply (exit 1). A command that would fail is not foreseen.");
         command.Arguments.Add(timestamp);
         command.Options.Add(yes);
         command.Options.Add(json);
+        command.Options.Add(check);
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
-            var applier = new SetupApplier(root, context.Runner, systemd: null, runCommands: root.IsLiveSystem);
+            var asJson = result.GetValue(json);
             var stamp = result.GetValue(timestamp);
-            var backup = stamp is null ? applier.Backups().LastOrDefault(b => !b.Undone) : applier.Backups().FirstOrDefault(b => b.Timestamp == stamp);
-            if (backup is not null && !result.GetValue(json))
+            var target = new SetupApplier(root, context.Runner, systemd: null, runCommands: root.IsLiveSystem).UndoTarget(stamp);
+            if (target is null || target.Undone)
             {
-                await context.Out.WriteLineAsync($"Backup {backup.Timestamp} ({backup.Mode} mode) restores:").ConfigureAwait(false);
-                foreach (var f in backup.Files)
+                if (asJson)
+                {
+                    Json.Write(context.Out, new SetupChangeJson(false, [], false, [], [], target?.Timestamp, target is null ? null : ModeName(target.Mode), [], [], [], []), Json.Shapes.SetupChangeJson);
+                }
+                else
+                {
+                    await context.Out.WriteLineAsync(target is null
+                        ? "Nothing to undo: every `setup apply` on this host was undone (or none was made)."
+                        : $"Nothing to undo: backup {target.Timestamp} was undone already.").ConfigureAwait(false);
+                }
+
+                return PassthroughCli.Ok;
+            }
+
+            var systemBus = GlobalOptions.SystemBusAddress(result);
+            var preview = new SetupApplier(root, context.Runner, systemd: null, runCommands: root.IsLiveSystem).PreviewUndo(target);
+            if (!asJson)
+            {
+                await context.Out.WriteLineAsync($"Backup {target.Timestamp} ({target.Mode} mode) restores:").ConfigureAwait(false);
+                foreach (var f in target.Files)
                 {
                     await context.Out.WriteLineAsync($"  {f.Path} ({(f.Existed ? "restored" : "removed: setup created it")})").ConfigureAwait(false);
                 }
             }
 
-            if (backup is not null && !await ConfirmAsync(context, result.GetValue(yes), "Restore these files?").ConfigureAwait(false))
+            if (result.GetValue(check))
+            {
+                if (asJson)
+                {
+                    Json.Write(context.Out, UndoJson(preview, root, outcome: null, systemdRuns: systemBus is not null || root.IsLiveSystem), Json.Shapes.SetupChangeJson);
+                }
+                else
+                {
+                    foreach (var f in preview.Files)
+                    {
+                        await context.Out.WriteAsync("\n" + UnifiedDiff.Render(f.Path, f.Current, f.Restored)).ConfigureAwait(false);
+                    }
+
+                    await context.Out.WriteLineAsync("\n--check: nothing was changed; `setup undo` without --check restores these files.").ConfigureAwait(false);
+                }
+
+                return PassthroughCli.Ok;
+            }
+
+            if (!await ConfirmAsync(context, result.GetValue(yes), "Restore these files?").ConfigureAwait(false))
             {
                 await context.Out.WriteLineAsync("Nothing was changed.").ConfigureAwait(false);
                 return PassthroughCli.Failed;
             }
 
-            using var systemd = backup is not null && backup.Files.Any(f => f.Path.StartsWith("/etc/systemd/system/", StringComparison.Ordinal)) ? ConnectSystemd(root, GlobalOptions.SystemBusAddress(result)) : null;
-            var outcome = await new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem).UndoAsync(stamp, cancellationToken).ConfigureAwait(false);
-            if (result.GetValue(json))
+            using var systemd = preview.DaemonReload ? ConnectSystemd(root, systemBus) : null;
+            var applier = new SetupApplier(root, context.Runner, systemd, runCommands: root.IsLiveSystem) { Progress = StepSpinner.For(context, asJson) };
+            var outcome = await applier.CarryOutAsync(preview, cancellationToken).ConfigureAwait(false);
+            if (asJson)
             {
-                Json.Write(context.Out, OutcomeJson(outcome, applied: true), Json.Shapes.SetupOutcomeJson);
+                Json.Write(context.Out, UndoJson(preview, root, outcome, systemd is not null), Json.Shapes.SetupChangeJson);
             }
             else
             {
@@ -395,12 +443,74 @@ internal sealed class SetupVerb : IVerb
         plan.Notes,
         plan.IsEmpty);
 
-    private static SetupOutcomeJson OutcomeJson(SetupOutcome outcome, bool applied) => new(
-        applied,
-        outcome.Timestamp,
-        outcome.FilesWritten,
-        outcome.CommandsRun,
-        outcome.CommandsNotRun,
-        outcome.SystemdSteps,
-        outcome.RebootNeeded);
+    /// <summary>
+    /// `setup apply --json`: what the apply did (<paramref name="outcome"/>), or with --check or an empty plan what
+    /// it would do. Commands and systemd steps the run cannot do here (--root is not the live system) are warnings.
+    /// </summary>
+    private static SetupChangeJson ApplyJson(SetupPlan plan, HostRoot root, SetupOutcome? outcome, bool systemdRuns)
+    {
+        var warnings = plan.Flagged.Select(f => $"Flagged (kept, never added): {f.Argument} in {f.Where}: {f.Reason}").Concat(plan.Notes).ToList();
+        if (plan.IsEmpty)
+        {
+            return new SetupChangeJson(false, [], false, warnings, [], null, plan.Mode.Name(), [], [], [], []);
+        }
+
+        var commands = plan.Commands.Select(c => c.Display).ToList();
+        var systemdSteps = (plan.DaemonReload ? ["daemon-reload"] : Array.Empty<string>()).Concat(plan.UnitsToEnable.Select(u => "enable " + u)).ToList();
+        var ran = outcome?.CommandsRun ?? (root.IsLiveSystem ? commands : []);
+        var notRun = outcome?.CommandsNotRun ?? (root.IsLiveSystem ? [] : commands);
+        var actions = plan.Edits.Select(e => $"write {e.Path}: {e.Reason}").ToList();
+        actions.Add(outcome?.Timestamp is { } stamp ? $"back up the files it changes in {SetupApplier.BackupsDirectory}/{stamp}" : $"back up the files it changes in {SetupApplier.BackupsDirectory}");
+        actions.AddRange(systemdRuns ? systemdSteps.Select(s => "systemd: " + s) : []);
+        actions.AddRange(ran.Select(c => "run " + c));
+        warnings.AddRange(NotRunWarnings(root, notRun, systemdRuns ? [] : systemdSteps));
+        return new SetupChangeJson(
+            true,
+            actions,
+            plan.RebootNeeded,
+            warnings,
+            [.. plan.Edits.Select(e => new FileDiffJson(e.Path, e.Before ?? string.Empty, e.After))],
+            outcome?.Timestamp,
+            plan.Mode.Name(),
+            outcome?.FilesWritten ?? [.. plan.Edits.Select(e => e.Path)],
+            ran,
+            notRun,
+            systemdSteps);
+    }
+
+    /// <summary>`setup undo --json`: what the undo did, or with --check would do.</summary>
+    private static SetupChangeJson UndoJson(UndoPreview preview, HostRoot root, SetupOutcome? outcome, bool systemdRuns)
+    {
+        var commands = preview.Commands.Select(c => c.Display).ToList();
+        var systemdSteps = preview.DaemonReload ? new[] { "daemon-reload" } : [];
+        var ran = outcome?.CommandsRun ?? (root.IsLiveSystem ? commands : []);
+        var notRun = outcome?.CommandsNotRun ?? (root.IsLiveSystem ? [] : commands);
+        var actions = preview.UnitLinks.Select(l => $"remove {l}").ToList();
+        actions.AddRange(preview.Files.Select(f => f.Restored.Length == 0 && !preview.Manifest.Files.First(e => e.Path == f.Path).Existed
+            ? $"remove {f.Path} (setup created it)"
+            : $"restore {f.Path} from backup {preview.Manifest.Timestamp}"));
+        actions.AddRange(systemdRuns ? systemdSteps.Select(s => "systemd: " + s) : []);
+        actions.AddRange(ran.Select(c => "run " + c));
+        var files = outcome?.FilesWritten ?? [.. preview.UnitLinks, .. preview.Files.Select(f => f.Path)];
+        return new SetupChangeJson(
+            true,
+            actions,
+            preview.Manifest.Files.Count > 0,
+            [.. NotRunWarnings(root, notRun, systemdRuns ? [] : systemdSteps)],
+            [.. preview.Files.Select(f => new FileDiffJson(f.Path, f.Current, f.Restored))],
+            preview.Manifest.Timestamp,
+            ModeName(preview.Manifest.Mode),
+            files,
+            ran,
+            notRun,
+            systemdSteps);
+    }
+
+    private static IEnumerable<string> NotRunWarnings(HostRoot root, IReadOnlyList<string> commands, IReadOnlyList<string> systemdSteps) =>
+        commands.Select(c => $"Not run (--root {root} is not the live system); run on the host: {c}")
+            .Concat(systemdSteps.Select(s => $"Not run (--root {root} is not the live system); run on the host: systemctl {s}"));
+
+    /// <summary>A manifest's mode ("SingleGpu", as older versions wrote it) as the CLI spells modes (single-gpu).</summary>
+    private static string ModeName(string manifestMode) =>
+        Enum.TryParse<PassthroughMode>(manifestMode, ignoreCase: true, out var mode) ? mode.Name() : manifestMode;
 }

@@ -149,15 +149,28 @@ public sealed class SetupApplyUndoTests
     }
 
     [Test]
-    public void I_am_told_there_is_nothing_to_undo()
+    public void I_am_told_there_is_nothing_to_undo_and_it_is_not_an_error()
     {
         using var temp = new TempDirectory();
         var root = SetupFixtures.Create("arch-mkinitcpio", temp);
 
         var result = CliRun.Run("--root", root, "setup", "undo", "--yes");
 
-        Assert.That(result.ExitCode, Is.EqualTo(2));
-        Assert.That(result.Stderr, Does.Contain("No `setup apply` to undo"));
+        // Undo is how Ansible's state=absent is reached: already there is success (changed:false), not bad input.
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Stdout, Does.Contain("Nothing to undo"));
+    }
+
+    [Test]
+    public void I_get_an_input_error_for_a_backup_that_does_not_exist()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("arch-mkinitcpio", temp);
+
+        var result = CliRun.Run("--root", root, "setup", "undo", "20990101T000000Z", "--yes");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("No backup 20990101T000000Z"));
     }
 
     [Test]
