@@ -86,7 +86,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/passthrough $(DESTDIR)$(PREFIX)/share/passthrough
 	rm -f $(DESTDIR)$(PREFIX)/bin/passthrough
 
-.PHONY: dist rpm deb packages
+.PHONY: dist rpm deb packages ansible
 # Packages (src/packaging/): one version, <Version> in Directory.Build.props (src/packaging/version).
 # `make dist`: artifacts/passthrough-VERSION.tar.gz, `git archive` of HEAD (committed files only) plus
 # the spec with its version filled in, so `rpmbuild -ta` takes it as it is.
@@ -108,6 +108,11 @@ deb: build completions man
 	src/packaging/deb/build-deb
 
 packages: rpm deb
+
+# `make ansible`: the Ansible collection (src/ansible) as artifacts/ansible/passthrough-vfio-VERSION.tar.gz.
+ansible:
+	@mkdir -p $(ART)/ansible
+	ansible-galaxy collection build src/ansible/ansible_collections/passthrough/vfio --output-path $(ART)/ansible --force
 
 clean:
 	rm -rf $(ART)

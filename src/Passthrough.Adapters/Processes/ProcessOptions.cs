@@ -10,6 +10,9 @@ public sealed record ProcessOptions
 
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
+    /// <summary>The directory the program starts in; null: this process's.</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>The packages that provide the program, for the error when it is missing; null: <see cref="PackageHint.For"/>.</summary>
     public PackageHint? Package { get; init; }
 

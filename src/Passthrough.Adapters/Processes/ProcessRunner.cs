@@ -52,6 +52,10 @@ public sealed class ProcessRunner : IProcessRunner
             .WithStandardOutputPipe(PipeTarget.ToStringBuilder(stdout, Utf8))
             .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr, Utf8))
             .WithValidation(CommandResultValidation.None);
+        if (options.WorkingDirectory is not null)
+        {
+            command = command.WithWorkingDirectory(options.WorkingDirectory);
+        }
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(options.Timeout);
