@@ -25,39 +25,8 @@ public static class CpuTopologyFixtures
     /// </summary>
     public static HostTreeBuilder CpuTopology(this HostTreeBuilder builder, bool adjacentSiblings, params CpuCluster[] clusters)
     {
-        // (cluster index, core index in the whole CPU, the core's CPUs)
-        var cores = new List<(int Cluster, int Core, List<int> Cpus)>();
-        var index = 0;
-        for (var c = 0; c < clusters.Length; c++)
-        {
-            for (var k = 0; k < clusters[c].Cores; k++)
-            {
-                cores.Add((c, index++, []));
-            }
-        }
-
-        var next = 0;
-        if (adjacentSiblings)
-        {
-            foreach (var core in cores)
-            {
-                for (var t = 0; t < clusters[core.Cluster].Threads; t++)
-                {
-                    core.Cpus.Add(next++);
-                }
-            }
-        }
-        else
-        {
-            for (var t = 0; t < clusters.Max(c => c.Threads); t++)
-            {
-                foreach (var core in cores.Where(core => t < clusters[core.Cluster].Threads))
-                {
-                    core.Cpus.Add(next++);
-                }
-            }
-        }
-
+        var cores = Layout(adjacentSiblings, clusters);
+        var next = cores.Sum(c => c.Cpus.Count);
         var all = CpuSet.Of(Enumerable.Range(0, next));
         builder.File("/sys/devices/system/cpu/online", all + "\n");
         builder.File("/sys/devices/system/cpu/possible", all + "\n");
@@ -99,6 +68,64 @@ public static class CpuTopologyFixtures
         return builder;
     }
 
+    /// <summary>The same topology as the core's model (what <c>CpuTopologyReader</c> should read from the tree).</summary>
+    public static HostCpuTopology Model(bool adjacentSiblings, params CpuCluster[] clusters)
+    {
+        var cores = Layout(adjacentSiblings, clusters);
+        var l3 = new Dictionary<int, CpuSet>();
+        foreach (var core in cores)
+        {
+            var group = clusters[core.Cluster].L3Group ?? core.Cluster;
+            l3[group] = l3.TryGetValue(group, out var existing) ? existing.Union(core.Cpus) : CpuSet.Of(core.Cpus);
+        }
+
+        return new HostCpuTopology(cores.SelectMany(core => core.Cpus.Select(cpu =>
+        {
+            var cluster = clusters[core.Cluster];
+            return new HostCpu(cpu, 0, 0, core.Core, CpuSet.Of(core.Cpus))
+                .WithL3(new L3Cache(l3[cluster.L3Group ?? core.Cluster], cluster.L3KiB))
+                .WithKind(cluster.Kind);
+        })));
+    }
+
+    /// <summary>(cluster index, core index in the whole CPU, the core's CPUs), numbered as the kernel does.</summary>
+    private static List<(int Cluster, int Core, List<int> Cpus)> Layout(bool adjacentSiblings, CpuCluster[] clusters)
+    {
+        var cores = new List<(int Cluster, int Core, List<int> Cpus)>();
+        var index = 0;
+        for (var c = 0; c < clusters.Length; c++)
+        {
+            for (var k = 0; k < clusters[c].Cores; k++)
+            {
+                cores.Add((c, index++, []));
+            }
+        }
+
+        var next = 0;
+        if (adjacentSiblings)
+        {
+            foreach (var core in cores)
+            {
+                for (var t = 0; t < clusters[core.Cluster].Threads; t++)
+                {
+                    core.Cpus.Add(next++);
+                }
+            }
+        }
+        else
+        {
+            for (var t = 0; t < clusters.Max(c => c.Threads); t++)
+            {
+                foreach (var core in cores.Where(core => t < clusters[core.Cluster].Threads))
+                {
+                    core.Cpus.Add(next++);
+                }
+            }
+        }
+
+        return cores;
+    }
+
     /// <summary>/sys/kernel/mm/hugepages/hugepages-NkB for each size (none allocated), as the kernel lists the sizes the CPU has.</summary>
     public static HostTreeBuilder HugepageSizes(this HostTreeBuilder builder, params long[] kib)
     {
@@ -119,6 +146,21 @@ public static class CpuTopologyFixtures
 /// </summary>
 public static class CpuFixtureHosts
 {
+    /// <summary>7950X3D: CCD0 with 96 MiB stacked L3, CCD1 with 32 MiB; AMD numbering (core k is CPUs k and k+16).</summary>
+    public static CpuCluster[] X3DClusters { get; } = [new(8, 2, 98304), new(8, 2, 32768)];
+
+    /// <summary>13700K: 8 P-cores with HT (siblings adjacent), 8 E-cores, one 30 MiB L3.</summary>
+    public static CpuCluster[] HybridClusters { get; } = [new(8, 2, 30720, CoreKind.Performance, L3Group: 0), new(8, 1, 30720, CoreKind.Efficiency, L3Group: 0)];
+
+    /// <summary>5800X: 8 cores with SMT in one CCD (core k is CPUs k and k+8).</summary>
+    public static CpuCluster[] EightCoreClusters { get; } = [new(8, 2, 32768)];
+
+    public static HostCpuTopology X3D => CpuTopologyFixtures.Model(adjacentSiblings: false, X3DClusters);
+
+    public static HostCpuTopology Hybrid => CpuTopologyFixtures.Model(adjacentSiblings: true, HybridClusters);
+
+    public static HostCpuTopology EightCore => CpuTopologyFixtures.Model(adjacentSiblings: false, EightCoreClusters);
+
     /// <summary>
     /// Ryzen 9 7950X3D: 16 cores, 32 threads in two CCDs; CCD0 (CPUs 0-7,16-23) carries the stacked cache
     /// (96 MiB L3), CCD1 (8-15,24-31) has 32 MiB. An RTX 4090 on vfio-pci for the VM, the Radeon iGPU for the host.
@@ -127,7 +169,7 @@ public static class CpuFixtureHosts
         .Describe("A Ryzen 9 7950X3D desktop (two CCDs: 96 MiB stacked L3 on CCD0, 32 MiB on CCD1) with an RTX 4090 for the VM.")
         .Describe("CPU topology and cache sizes as AMD documents the part; PCI devices plausible for an X670E board.")
         .Amd("AMD Ryzen 9 7950X3D 16-Core Processor", cores: 16, threads: 32)
-        .CpuTopology(adjacentSiblings: false, new CpuCluster(8, 2, 98304), new CpuCluster(8, 2, 32768))
+        .CpuTopology(adjacentSiblings: false, X3DClusters)
         .HugepageSizes(2048, 1048576)
         .Kernel("6.12.10-200.fc41.x86_64")
         .Cmdline("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.12.10-200.fc41.x86_64 root=UUID=2d7c5a61-0b3e-4f58-9e7d-6a1c3b8f4e20 ro amd_iommu=on iommu=pt vfio-pci.ids=10de:2684,10de:22ba")
@@ -148,7 +190,7 @@ public static class CpuFixtureHosts
         .Describe("A Core i7-13700K desktop (8 P-cores with HT as CPUs 0-15, 8 E-cores as 16-23, one 30 MiB L3) with an RTX 3080 for the VM.")
         .Describe("CPU topology and cache size as Intel documents the part; PCI devices plausible for a Z790 board.")
         .Intel("13th Gen Intel(R) Core(TM) i7-13700K", cores: 16, threads: 24)
-        .CpuTopology(adjacentSiblings: true, new CpuCluster(8, 2, 30720, CoreKind.Performance, L3Group: 0), new CpuCluster(8, 1, 30720, CoreKind.Efficiency, L3Group: 0))
+        .CpuTopology(adjacentSiblings: true, HybridClusters)
         .HugepageSizes(2048, 1048576)
         .Kernel("6.8.0-51-generic")
         .Cmdline("BOOT_IMAGE=/boot/vmlinuz-6.8.0-51-generic root=UUID=8f3e2b1a-5c4d-4e6f-9a7b-0c1d2e3f4a5b ro quiet splash intel_iommu=on iommu=pt")
@@ -167,7 +209,7 @@ public static class CpuFixtureHosts
         .Describe("A Ryzen 7 5800X desktop (8 cores with SMT in one CCD, 32 MiB L3) with an RX 6800 XT for the VM and a GT 1030 for the host.")
         .Describe("CPU topology and cache size as AMD documents the part; PCI devices plausible for a B550 board.")
         .Amd("AMD Ryzen 7 5800X 8-Core Processor", cores: 8, threads: 16)
-        .CpuTopology(adjacentSiblings: false, new CpuCluster(8, 2, 32768))
+        .CpuTopology(adjacentSiblings: false, EightCoreClusters)
         .HugepageSizes(2048, 1048576)
         .Kernel("6.6.63-1-lts")
         .Cmdline("BOOT_IMAGE=/vmlinuz-linux-lts root=UUID=c0ffee00-1234-4abc-8def-0123456789ab rw amd_iommu=on iommu=pt")
