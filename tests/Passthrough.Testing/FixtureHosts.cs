@@ -18,6 +18,9 @@ public static class FixtureHosts
         ["seed-004-x870e-rtx4060ti"] = Seed004X870eRtx4060Ti,
         ["seed-004-x870e-empty-cmdline"] = Seed004X870eEmptyCmdline,
         ["no-iommu"] = NoIommu,
+        ["amd-7950x3d-two-ccd"] = CpuFixtureHosts.Amd7950X3D,
+        ["intel-13700k-hybrid"] = CpuFixtureHosts.Intel13700K,
+        ["amd-5800x-8core"] = CpuFixtureHosts.Amd5800X,
     };
 
     /// <summary>The fixture names, for [TestCaseSource].</summary>

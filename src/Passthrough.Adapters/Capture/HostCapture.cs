@@ -219,6 +219,8 @@ public static class HostCapture
             AddText("/sys/class/dmi/id/" + name);
         }
 
+        CollectCpuTopology(root, AddText);
+
         AddText("/proc/cmdline");
         AddText("/proc/modules");
         AddText("/proc/sys/kernel/osrelease");
@@ -242,6 +244,45 @@ public static class HostCapture
         }
 
         return [.. entries.Values];
+    }
+
+    /// <summary>What `--pin` and `--hugepages` read (<see cref="CpuTopologyReader"/>): the online CPUs, each one's
+    /// topology and L3, the hybrid P-/E-core lists, and the hugepage sizes.</summary>
+    private static void CollectCpuTopology(HostRoot root, Action<string> addText)
+    {
+        const string cpuDir = "/sys/devices/system/cpu";
+        foreach (var name in new[] { "online", "possible", "present" })
+        {
+            addText(cpuDir + "/" + name);
+        }
+
+        foreach (var cpu in Names(root, cpuDir).Where(n => n.StartsWith("cpu", StringComparison.Ordinal) && n.Length > 3 && n[3..].All(char.IsAsciiDigit)))
+        {
+            var dir = cpuDir + "/" + cpu;
+            foreach (var name in new[] { "physical_package_id", "die_id", "core_id", "core_cpus_list", "thread_siblings_list" })
+            {
+                addText(dir + "/topology/" + name);
+            }
+
+            foreach (var index in Names(root, dir + "/cache").Where(n => n.StartsWith("index", StringComparison.Ordinal)))
+            {
+                if (SysfsFiles.ReadInt(root.Path(dir + "/cache/" + index + "/level")) == 3)
+                {
+                    foreach (var name in new[] { "level", "type", "size", "shared_cpu_list" })
+                    {
+                        addText(dir + "/cache/" + index + "/" + name);
+                    }
+                }
+            }
+        }
+
+        addText("/sys/devices/cpu_core/cpus");
+        addText("/sys/devices/cpu_atom/cpus");
+        foreach (var size in Names(root, "/sys/kernel/mm/hugepages"))
+        {
+            addText("/sys/kernel/mm/hugepages/" + size + "/nr_hugepages");
+            addText("/sys/kernel/mm/hugepages/" + size + "/free_hugepages");
+        }
     }
 
     private static void EnsureParents(string root, string relative, HashSet<string> safeDirs)

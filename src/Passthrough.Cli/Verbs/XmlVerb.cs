@@ -106,7 +106,9 @@ internal sealed class XmlVerb : IVerb
         var mode = new Option<string>("--passthrough-mode") { Description = "How the Passthrough hook handles this VM's devices (off: libvirt does).", HelpName = "static|dynamic|single-gpu|off" };
         mode.AcceptOnlyFromAmong("static", "dynamic", "single-gpu", "off");
         var output = new EditOutputOptions();
+        var tuning = new CpuTuningOptions();
         var command = new Command("set", "Set domain features that GPU passthrough needs.") { file, vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode };
+        tuning.AddTo(command);
         output.AddTo(command);
         command.SetAction((result, ct) =>
         {
@@ -123,6 +125,8 @@ internal sealed class XmlVerb : IVerb
                 MemballoonNone = result.GetValue(balloon) == "none",
                 PassthroughMode = PassthroughModes.ParseOrNull(modeText),
                 PassthroughOff = modeText == "off",
+                Pin = tuning.PinRequest(result, GlobalOptions.HostRoot(result)),
+                Hugepages = tuning.HugepagesRequest(result, GlobalOptions.HostRoot(result)),
             };
             if (settings.IsEmpty)
             {

@@ -74,5 +74,11 @@ public sealed record DomainSettings
 
     public bool PassthroughOff { get; init; }
 
+    /// <summary>`--pin auto|LIST`: CPU pinning from the host's topology (DomainEdits.Cpu.cs).</summary>
+    public CpuPinRequest? Pin { get; init; }
+
+    /// <summary>`--hugepages on|off`: &lt;memoryBacking&gt;&lt;hugepages&gt;.</summary>
+    public HugepagesRequest? Hugepages { get; init; }
+
     public bool IsEmpty => this == new DomainSettings();
 }

@@ -88,6 +88,8 @@ public static partial class DomainEdits
         {
             SetPassthroughMode(domain, mode);
         }
+
+        SetCpuTuning(domain, settings);
     }
 
     /// <summary>
