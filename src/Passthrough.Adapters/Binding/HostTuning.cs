@@ -28,7 +28,7 @@ public sealed class HostTuningFactsReader(HostRoot root)
         {
             OnlineCpus = online,
             DefaultPageKiB = SysfsFiles.ReadText(root.Path("/proc/meminfo")) is { } meminfo && MemInfo.Parse(meminfo).TryGetValue("Hugepagesize", out var size) && size > 0 ? size : null,
-            Pools = tuning.Hugepages is null ? [] : Pools(),
+            Pools = tuning.Hugepages is null ? [] : ReadPools(),
         };
 
         if (tuning.Isolation is not { } isolation)
@@ -48,7 +48,8 @@ public sealed class HostTuningFactsReader(HostRoot root)
         return facts.WithAllowedCpus(allowed);
     }
 
-    private List<HugepagePool> Pools()
+    /// <summary>Every hugepage size the kernel offers, with its reserved and free pages.</summary>
+    public IReadOnlyList<HugepagePool> ReadPools()
     {
         var pools = new List<HugepagePool>();
         foreach (var name in SysfsFiles.Names(root.Path(PoolsDirectory)))
