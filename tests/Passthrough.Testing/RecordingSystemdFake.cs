@@ -1,5 +1,6 @@
 using Passthrough.Adapters.Systemd;
 using Passthrough.Errors;
+using Passthrough.Host;
 
 namespace Passthrough.Testing;
 
@@ -76,6 +77,19 @@ public sealed class RecordingSystemdFake : ISystemdManager
     public Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default)
     {
         _events.Add($"systemd enable {string.Join(' ', unitFiles)}");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>AllowedCPUs by unit (absent: no restriction).</summary>
+    public Dictionary<string, CpuSet> AllowedCpus { get; } = new(StringComparer.Ordinal);
+
+    public Task<CpuSet> GetAllowedCpusAsync(string unit, CancellationToken cancellationToken = default) =>
+        Task.FromResult(AllowedCpus.GetValueOrDefault(unit, CpuSet.Empty));
+
+    public Task SetAllowedCpusAsync(string unit, CpuSet cpus, CancellationToken cancellationToken = default)
+    {
+        _events.Add($"systemd set {unit} AllowedCPUs={cpus}");
+        AllowedCpus[unit] = cpus;
         return Task.CompletedTask;
     }
 

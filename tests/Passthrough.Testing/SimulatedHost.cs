@@ -32,7 +32,16 @@ public sealed class SimulatedHost : IDisposable
     public SimulatedKernel Kernel { get; }
 
     /// <summary>A kernel on this tree that fails, hangs or crashes where told.</summary>
-    public FailingKernelFake FailingKernel() => new(Root, Kernel.NativeDrivers, Events);
+    public FailingKernelFake FailingKernel()
+    {
+        var kernel = new FailingKernelFake(Root, Kernel.NativeDrivers, Events);
+        foreach (var (size, limit) in Kernel.HugepageLimits)
+        {
+            kernel.HugepageLimits[size] = limit;
+        }
+
+        return kernel;
+    }
 
     public string Sys(string relative) => Path.Join(Root, "sys", relative);
 
@@ -171,6 +180,36 @@ public sealed class SimulatedHost : IDisposable
     public string Snapshot() =>
         TreeSnapshot.Take(Path.Join(Root, "sys"))
         + "modules: " + string.Join(' ', File.ReadAllLines(Path.Join(Root, "proc", "modules")).Select(l => l.Split(' ')[0]).Order(StringComparer.Ordinal)) + "\n";
+
+    /// <summary>/sys/devices/system/cpu/online, as the kernel shows it ("0-7").</summary>
+    public SimulatedHost OnlineCpus(string list)
+    {
+        Directory.CreateDirectory(Sys("devices/system/cpu"));
+        File.WriteAllText(Sys("devices/system/cpu/online"), list + "\n");
+        return this;
+    }
+
+    /// <summary>
+    /// A hugepage pool of <paramref name="pageKiB"/> (also the default size in /proc/meminfo when it is the first) and
+    /// /proc/sys/vm/compact_memory; the simulated kernel finds at most <paramref name="findable"/> pages in all.
+    /// </summary>
+    public SimulatedHost HugepagePool(long pageKiB, int total, int free, int findable)
+    {
+        var dir = Sys($"kernel/mm/hugepages/hugepages-{pageKiB.ToString(CultureInfo.InvariantCulture)}kB");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Join(dir, "nr_hugepages"), $"{total.ToString(CultureInfo.InvariantCulture)}\n");
+        File.WriteAllText(Path.Join(dir, "free_hugepages"), $"{free.ToString(CultureInfo.InvariantCulture)}\n");
+        Directory.CreateDirectory(Path.Join(Root, "proc", "sys", "vm"));
+        File.WriteAllText(Path.Join(Root, "proc", "sys", "vm", "compact_memory"), string.Empty);
+        var meminfo = Path.Join(Root, "proc", "meminfo");
+        if (!File.Exists(meminfo))
+        {
+            File.WriteAllText(meminfo, $"MemTotal:       16318440 kB\nHugepagesize:    {pageKiB.ToString(CultureInfo.InvariantCulture)} kB\n");
+        }
+
+        Kernel.HugepageLimits[pageKiB] = findable;
+        return this;
+    }
 
     public void Dispose() => _dir.Dispose();
 }

@@ -31,6 +31,9 @@ public class SimulatedKernel : IKernelWriter, IProcessRunner
     /// <summary>"write /sys/... VALUE" and "modprobe ARGS", in order; shared with other recording fakes.</summary>
     public List<string> Events { get; }
 
+    /// <summary>How many hugepages of a size (KiB) the kernel can find in all; a larger nr_hugepages write gets this many.</summary>
+    public Dictionary<long, int> HugepageLimits { get; } = [];
+
     /// <summary>Number of sysfs writes so far.</summary>
     public int Writes => _writes;
 
@@ -201,6 +204,28 @@ public class SimulatedKernel : IKernelWriter, IProcessRunner
                 Attach(pb, value, candidate);
             }
 
+            return;
+        }
+
+        // compact_memory is write-only: compaction leaves nothing to read back.
+        if (host == "/proc/sys/vm/compact_memory")
+        {
+            return;
+        }
+
+        // /sys/kernel/mm/hugepages/hugepages-SIZEkB/nr_hugepages: the pool grows by what the kernel finds, free pages with it.
+        if (parts is ["sys", "kernel", "mm", "hugepages", var pool, "nr_hugepages"]
+            && long.TryParse(pool["hugepages-".Length..^2], System.Globalization.CultureInfo.InvariantCulture, out var size)
+            && int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var pages))
+        {
+            var dir = Sys($"kernel/mm/hugepages/{pool}");
+            var total = int.Parse(File.ReadAllText(Path.Join(dir, "nr_hugepages")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var free = int.Parse(File.ReadAllText(Path.Join(dir, "free_hugepages")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var got = Math.Min(pages, HugepageLimits.GetValueOrDefault(size, int.MaxValue));
+            var inUse = total - free;
+            got = Math.Max(got, inUse); // pages in use are never taken away (they become surplus)
+            File.WriteAllText(Path.Join(dir, "nr_hugepages"), $"{got}\n");
+            File.WriteAllText(Path.Join(dir, "free_hugepages"), $"{got - inUse}\n");
             return;
         }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Passthrough.Host;
 using Tmds.DBus.Protocol;
 
 namespace Passthrough.Testing;
@@ -10,7 +11,7 @@ namespace Passthrough.Testing;
 /// as a Tmds.DBus.Protocol method handler for /org/freedesktop/systemd1 and the paths below it,
 /// answers the Manager methods Passthrough calls and Properties.Get on unit objects; runs each job
 /// after <see cref="JobDelay"/> and then emits JobRemoved. A unit's jobs can be made to fail, to never
-/// finish, or to be refused with AccessDenied.
+/// finish, or to be refused with AccessDenied. SetUnitProperties records AllowedCPUs, which Get serves.
 /// </summary>
 public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
 {
@@ -27,6 +28,7 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
     private readonly HashSet<string> _failing = new(StringComparer.Ordinal);
     private readonly HashSet<string> _hanging = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refusedProperties = new(StringComparer.Ordinal);
     private uint _nextJob = 100;
     private bool _disposed;
 
@@ -133,7 +135,11 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
     {
         var request = context.Request;
         var member = request.MemberAsString;
-        if (request.InterfaceAsString == PropertiesInterface && member == "Get" && request.SignatureAsString == "ss")
+        if (request.InterfaceAsString == PropertiesInterface && member == "Get" && request.SignatureAsString == "ss" && IsAllowedCpusGet(request))
+        {
+            GetAllowedCpus(context);
+        }
+        else if (request.InterfaceAsString == PropertiesInterface && member == "Get" && request.SignatureAsString == "ss")
         {
             GetProperty(context);
         }
@@ -279,6 +285,10 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
                     break;
                 }
 
+            case ("SetUnitProperties", "sba(sv)"):
+                SetUnitProperties(context, reader);
+                break;
+
             case ("EnableUnitFiles", "asbb"):
                 {
                     var files = reader.ReadArrayOfString();
@@ -297,6 +307,117 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
                 break;
         }
     }
+
+    /// <summary>AllowedCPUs of a unit as systemd would answer it ("ay" bitmask), or null for an unknown unit.</summary>
+    public CpuSet? AllowedCpusOf(string id)
+    {
+        lock (_state)
+        {
+            return _byName.TryGetValue(id, out var unit) ? CpuSet.FromMask(unit.AllowedCpus) : null;
+        }
+    }
+
+    /// <summary>Sets a unit's AllowedCPUs as a unit file or an earlier set-property would have.</summary>
+    public void SetAllowedCpus(string id, CpuSet cpus)
+    {
+        lock (_state)
+        {
+            _byName[id].AllowedCpus = cpus.ToMask();
+        }
+    }
+
+    /// <summary>SetUnitProperties on this unit is refused the way an unprivileged caller is.</summary>
+    public void RefusePropertiesOf(string id)
+    {
+        lock (_state)
+        {
+            _refusedProperties.Add(id);
+        }
+    }
+
+    private static bool IsAllowedCpusGet(Message request)
+    {
+        var reader = request.GetBodyReader();
+        reader.ReadString();
+        return reader.ReadString() == "AllowedCPUs";
+    }
+
+    private void GetAllowedCpus(MethodContext context)
+    {
+        var request = context.Request;
+        var reader = request.GetBodyReader();
+        var iface = reader.ReadString();
+        Calls.Enqueue($"Get {request.PathAsString} {iface} AllowedCPUs");
+        byte[]? mask;
+        lock (_state)
+        {
+            // systemd serves the cgroup properties on the unit type's interface only.
+            mask = _byPath.TryGetValue(request.PathAsString ?? string.Empty, out var unit) && iface == CgroupInterfaceOf(unit.Id) ? unit.AllowedCpus : null;
+        }
+
+        if (mask is null)
+        {
+            context.ReplyError("org.freedesktop.DBus.Error.UnknownProperty", $"Unknown interface {iface} or property AllowedCPUs on {request.PathAsString}");
+            return;
+        }
+
+        using var writer = context.CreateReplyWriter("v");
+        writer.WriteSignature("ay");
+        writer.WriteArray(mask);
+        context.Reply(writer.CreateMessage());
+    }
+
+    private void SetUnitProperties(MethodContext context, Reader reader)
+    {
+        var name = reader.ReadString();
+        var runtime = reader.ReadBool();
+        var values = new List<(string Name, byte[]? Mask)>();
+        var end = reader.ReadArrayStart(DBusType.Struct);
+        while (reader.HasNext(end))
+        {
+            reader.AlignStruct();
+            var property = reader.ReadString();
+            var signature = reader.ReadSignatureAsString();
+            if (property != "AllowedCPUs" || signature != "ay")
+            {
+                Calls.Enqueue($"SetUnitProperties {name} runtime={runtime} {property} (not simulated)");
+                context.ReplyError("org.freedesktop.DBus.Error.InvalidArgs", $"Cannot set property {property}, or unknown property.");
+                return;
+            }
+
+            values.Add((property, reader.ReadArrayOfByte()));
+        }
+
+        Calls.Enqueue($"SetUnitProperties {name} runtime={runtime} {string.Join(' ', values.Select(v => $"{v.Name}={CpuSet.FromMask(v.Mask)}"))}");
+        lock (_state)
+        {
+            if (!_byName.TryGetValue(name, out var unit))
+            {
+                context.ReplyError("org.freedesktop.systemd1.NoSuchUnit", $"Unit {name} not loaded.");
+                return;
+            }
+
+            if (_refusedProperties.Contains(unit.Id))
+            {
+                context.ReplyError("org.freedesktop.DBus.Error.AccessDenied", "Access denied");
+                return;
+            }
+
+            foreach (var value in values)
+            {
+                unit.AllowedCpus = value.Mask ?? [];
+            }
+        }
+
+        ReplyEmpty(context);
+    }
+
+    private static string CgroupInterfaceOf(string unit) => System.IO.Path.GetExtension(unit) switch
+    {
+        ".slice" => "org.freedesktop.systemd1.Slice",
+        ".scope" => "org.freedesktop.systemd1.Scope",
+        _ => "org.freedesktop.systemd1.Service",
+    };
 
     private Unit? Find(string name)
     {
@@ -379,6 +500,8 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
         public string ActiveState { get; set; } = "inactive";
 
         public string LoadState { get; set; } = "loaded";
+
+        public byte[] AllowedCpus { get; set; } = [];
     }
 
     private sealed record Job(uint Id, string Path, Unit Unit, bool Start, string Result);

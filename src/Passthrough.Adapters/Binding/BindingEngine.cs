@@ -65,7 +65,10 @@ public sealed class BindingEngine
         if (config.Mode == PassthroughMode.Static)
         {
             BindingPlan.VerifyStatic(config.Devices, _reader.Read(), title);
-            return;
+            if (!config.Tuning.Any)
+            {
+                return;
+            }
         }
 
         var owner = JournalOwner.ForVm(config.DomainUuid, config.DomainName);
@@ -143,6 +146,11 @@ public sealed class BindingEngine
 
         var inventory = _reader.Read();
         var plan = BindingPlan.Build(devices, inventory, title);
+
+        // Host tuning is planned (and its input checked) before anything changes, and runs first.
+        var tuning = config is { Tuning.Any: true }
+            ? HostTuningPlan.Build(config.Tuning, await new HostTuningFactsReader(_root).ReadAsync(config.Tuning, _systemdFactory, title, cancellationToken).ConfigureAwait(false), title)
+            : [];
         var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
         {
@@ -163,7 +171,7 @@ public sealed class BindingEngine
                     steps = plan.Steps();
                 }
 
-                await run.ExecuteAllAsync(steps, cancellationToken).ConfigureAwait(false);
+                await run.ExecuteAllAsync([.. tuning, .. steps], cancellationToken).ConfigureAwait(false);
             }
 
             recorder.SetState(BindingJournal.Prepared);
@@ -290,6 +298,18 @@ public sealed class BindingEngine
                     break;
                 case ModuleStep module:
                     await Binder.UnloadModuleAsync(module.Module, cancellationToken).ConfigureAwait(false);
+                    break;
+                case HostTuningStep tuning:
+                    try
+                    {
+                        await new HostTuningExecutor(engine._root, Binder, () => Systemd).ExecuteAsync(tuning, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (DBusException e) when (step.Records is not null && e.IsRefusal)
+                    {
+                        recorder?.ForgetLast(); // refused: nothing was set, so nothing to put back
+                        throw;
+                    }
+
                     break;
                 case RestoreFunctionStep restore:
                     await ExecuteAllAsync(restore.Expand(engine.Now(restore.Original.Address)), cancellationToken).ConfigureAwait(false);

@@ -46,6 +46,7 @@ public sealed class HostEvidenceCollector
             UnraidVfioConfig = One("/boot/config/vfio-pci.cfg").FirstOrDefault(),
             Iomem = SysfsFiles.ReadText(_root.Path("/proc/iomem")),
             MemInfo = SysfsFiles.ReadText(_root.Path("/proc/meminfo")),
+            HugepagePools = Directory.Exists(_root.Path(Binding.HostTuningFactsReader.PoolsDirectory)) ? new Binding.HostTuningFactsReader(_root).ReadPools() : null,
             SysModules = Directory.Exists(_root.Path("/sys/module"))
                 ? SysfsFiles.Entries(_root.Path("/sys/module")).Select(Path.GetFileName).OfType<string>().ToHashSet(StringComparer.Ordinal)
                 : null,

@@ -1,3 +1,5 @@
+using Passthrough.Host;
+
 namespace Passthrough.Adapters.Systemd;
 
 /// <summary>
@@ -26,4 +28,10 @@ public interface ISystemdManager : IDisposable
 
     /// <summary>Manager.EnableUnitFiles(files, runtime=false, force=true).</summary>
     Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default);
+
+    /// <summary>AllowedCPUs of a slice, scope or service (empty: no restriction).</summary>
+    Task<CpuSet> GetAllowedCpusAsync(string unit, CancellationToken cancellationToken = default);
+
+    /// <summary>Manager.SetUnitProperties(unit, runtime=true, [AllowedCPUs]): until reboot, in /run; empty lifts the restriction.</summary>
+    Task SetAllowedCpusAsync(string unit, CpuSet cpus, CancellationToken cancellationToken = default);
 }

@@ -1,4 +1,5 @@
 using Passthrough.Errors;
+using Passthrough.Host;
 using Tmds.DBus.Protocol;
 
 namespace Passthrough.Adapters.Systemd;
@@ -96,6 +97,49 @@ public sealed class SystemdManager : ISystemdManager
         return _bus.CallAsync(call, $"systemd EnableUnitFiles({string.Join(", ", unitFiles)})", CallTimeout, cancellationToken);
     }
 
+    public async Task<CpuSet> GetAllowedCpusAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var path = await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
+            FailureKind.Failed,
+            "org.freedesktop.systemd1.NoSuchUnit",
+            $"systemd has no unit {unit}.",
+            "Check the unit name with `systemctl list-units`.");
+        MessageBuffer call;
+        using (var writer = _bus.Connection.GetMessageWriter())
+        {
+            writer.WriteMethodCallHeader(Service, path, PropertiesInterface, "Get", "ss");
+            writer.WriteString(CgroupInterfaceOf(unit));
+            writer.WriteString("AllowedCPUs");
+            call = writer.CreateMessage();
+        }
+
+        var mask = await _bus.CallAsync(call, ReadByteArrayVariant, $"reading AllowedCPUs of {unit}", CallTimeout, cancellationToken).ConfigureAwait(false);
+        return CpuSet.FromMask(mask);
+    }
+
+    public Task SetAllowedCpusAsync(string unit, CpuSet cpus, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        MessageBuffer call;
+        using (var writer = _bus.Connection.GetMessageWriter())
+        {
+            // SetUnitProperties(in s name, in b runtime, in a(sv) properties); AllowedCPUs is an "ay" bitmask.
+            writer.WriteMethodCallHeader(Service, ManagerPath, ManagerInterface, "SetUnitProperties", "sba(sv)");
+            writer.WriteString(unit);
+            writer.WriteBool(true); // runtime: a drop-in under /run, gone at reboot like the VM
+            var properties = writer.WriteArrayStart(DBusType.Struct);
+            writer.WriteStructureStart();
+            writer.WriteString("AllowedCPUs");
+            writer.WriteSignature("ay");
+            writer.WriteArray(cpus.ToMask());
+            writer.WriteArrayEnd(properties);
+            call = writer.CreateMessage();
+        }
+
+        return _bus.CallAsync(call, $"systemd SetUnitProperties({unit}, AllowedCPUs={cpus})", CallTimeout, cancellationToken);
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -138,6 +182,24 @@ public sealed class SystemdManager : ISystemdManager
         var reader = message.GetBodyReader();
         return reader.ReadObjectPathAsString();
     }
+
+    private static byte[] ReadByteArrayVariant(Message message, object? state)
+    {
+        var reader = message.GetBodyReader();
+        reader.ReadSignature("ay");
+        return reader.ReadArrayOfByte();
+    }
+
+    /// <summary>The unit-type interface that carries the cgroup properties (org.freedesktop.systemd1(5)).</summary>
+    private static string CgroupInterfaceOf(string unit) => Path.GetExtension(unit) switch
+    {
+        ".slice" => "org.freedesktop.systemd1.Slice",
+        ".scope" => "org.freedesktop.systemd1.Scope",
+        ".socket" => "org.freedesktop.systemd1.Socket",
+        ".mount" => "org.freedesktop.systemd1.Mount",
+        ".swap" => "org.freedesktop.systemd1.Swap",
+        _ => "org.freedesktop.systemd1.Service",
+    };
 
     private static string ReadStringVariant(Message message, object? state)
     {

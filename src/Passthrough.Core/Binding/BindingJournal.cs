@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Passthrough.Domain;
 
 namespace Passthrough.Binding;
@@ -22,10 +23,25 @@ public enum JournalKind
 
     /// <summary>A PCI function was moved to vfio-pci (Target: address; Driver/Override: the original).</summary>
     Function,
+
+    /// <summary>A unit's AllowedCPUs was set (Target: unit; Before: its AllowedCPUs, "" = all; After: what was set).</summary>
+    CpuIsolation,
+
+    /// <summary>nr_hugepages was raised (Target: page size in kB; Before: nr_hugepages before; After: what was asked).</summary>
+    Hugepages,
 }
 
 /// <summary>One recorded change; written to the journal before the change is made.</summary>
-public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null);
+public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null)
+{
+    /// <summary>A setting's value before the change (host tuning entries); absent from older journals.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Before { get; init; }
+
+    /// <summary>The value the change set (host tuning entries).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? After { get; init; }
+}
 
 /// <summary>
 /// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or bind-ADDRESS for

@@ -41,7 +41,7 @@ public static class RestorePlan
     /// Everything a journal recorded, given back; each step is tried on its own (restore is best
     /// effort and reports every failure). Functions off vfio-pci first, then the unloaded modules in
     /// reverse (loading a driver also probes its devices), then each function's recorded driver,
-    /// then the single-GPU swap's entries.
+    /// then the single-GPU swap's entries, then host tuning (CPU isolation, hugepages).
     /// </summary>
     public static IReadOnlyList<HostStep> ForJournal(BindingJournal journal, BindingTimeouts timeouts)
     {
@@ -51,6 +51,7 @@ public static class RestorePlan
         steps.AddRange(journal.Entries.Where(e => e.Kind == JournalKind.Module).Reverse().Select(e => new ModuleStep(Load: true, e.Target)));
         steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Rebind)));
         steps.AddRange(SingleGpuSwapPlan.Restore(journal.Entries, timeouts));
+        steps.AddRange(HostTuningPlan.Restore(journal.Entries));
         return steps;
     }
 

@@ -54,12 +54,17 @@ public sealed record VmPassthroughConfig
 
     public BindingTimeouts Timeouts { get; init; } = BindingTimeouts.Default;
 
+    /// <summary>CPU isolation and hugepages while the VM runs (&lt;passthrough:isolate&gt;, &lt;passthrough:hugepages&gt;).</summary>
+    public VmTuning Tuning { get; init; } = VmTuning.None;
+
     /// <summary>Every function the engine moves to vfio-pci, in address order.</summary>
     public IReadOnlyList<PciAddress> Devices => [.. Hostdevs.Concat(ExtraDevices).Distinct().Order()];
 
     public VmPassthroughConfig WithMode(PassthroughMode mode) => this with { Mode = mode };
 
     public VmPassthroughConfig WithTimeouts(BindingTimeouts timeouts) => this with { Timeouts = timeouts };
+
+    public VmPassthroughConfig WithTuning(VmTuning tuning) => this with { Tuning = tuning };
 
     /// <summary>True when the domain XML carries our metadata; a cheap test for the hook's no-op path.</summary>
     public static bool HasOurMetadata(XDocument domain) =>
@@ -129,6 +134,7 @@ public sealed record VmPassthroughConfig
                 UnitStop = config.Timeout("unit-stop") ?? defaults.UnitStop,
                 UnitStart = config.Timeout("unit-start") ?? defaults.UnitStart,
             },
+            Tuning = VmTuning.From(root, config.Element, source),
         };
     }
 }

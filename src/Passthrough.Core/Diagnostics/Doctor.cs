@@ -15,7 +15,7 @@ public static class Doctor
         "cpu-virtualization", "iommu-enabled", "interrupt-remapping", "cmdline-iommu", "acs-override",
         "group-isolation", "group-type", "firmware-1to1-mapping", "reset", "driver-binding", "vfio-modules",
         "duplicate-vfio-binding", "unsafe-interrupts", "framebuffer", "gpu-holders", "resizable-bar", "memlock",
-        "hugepages", "bootloader", "libvirt-hooks", "selinux", SelinuxHookChecks.Id, "iommufd", "rom-file",
+        "hugepages", TuningChecks.HugepagesAllocatableId, TuningChecks.CpuIsolationId, "bootloader", "libvirt-hooks", "selinux", SelinuxHookChecks.Id, "iommufd", "rom-file",
     ];
 
     public static DoctorReport Run(DoctorEvidence evidence)
@@ -40,6 +40,8 @@ public static class Doctor
         findings.AddRange(GpuChecks.ResizableBar(evidence, targets));
         findings.AddRange(HostChecks.Memlock(evidence));
         findings.AddRange(HostChecks.Hugepages(evidence));
+        findings.AddRange(TuningChecks.HugepagesAllocatable(evidence));
+        findings.AddRange(TuningChecks.CpuIsolation(evidence));
         findings.AddRange(BootChecks.Bootloader(evidence));
         findings.AddRange(HostChecks.LibvirtHooks(evidence));
         findings.AddRange(HostChecks.Selinux(evidence));

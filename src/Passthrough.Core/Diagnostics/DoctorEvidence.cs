@@ -1,3 +1,4 @@
+using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Host;
 using Passthrough.Pci;
@@ -15,6 +16,21 @@ public sealed record VmFacts(string Name, IReadOnlyList<PciAddress> HostDevices,
 {
     /// <summary>ROM files the definition names that do not exist on the host.</summary>
     public IReadOnlyList<string> MissingRomFiles { get; init; } = [];
+
+    /// <summary>The union of the &lt;vcpupin cpuset&gt;s; empty when nothing is pinned.</summary>
+    public CpuSet PinnedCpus { get; init; } = CpuSet.Empty;
+
+    /// <summary>&lt;passthrough:isolate&gt; and &lt;passthrough:hugepages&gt;.</summary>
+    public VmTuning Tuning { get; init; } = VmTuning.None;
+
+    /// <summary>&lt;memoryBacking&gt;&lt;hugepages&gt; is there.</summary>
+    public bool HugepagesBacked { get; init; }
+
+    /// <summary>Its &lt;page size&gt; in KiB; null: the host's default size.</summary>
+    public long? HugepagePageKiB { get; init; }
+
+    /// <summary>&lt;memory&gt; in KiB.</summary>
+    public long? MemoryKiB { get; init; }
 }
 
 /// <summary>
@@ -86,6 +102,9 @@ public sealed record DoctorEvidence
 
     /// <summary>The VM being checked (--vm/--xml), when any.</summary>
     public VmFacts? Vm { get; init; }
+
+    /// <summary>/sys/kernel/mm/hugepages/hugepages-*: each size's reserved and free pages; null when not read.</summary>
+    public IReadOnlyList<HugepagePool>? HugepagePools { get; init; }
 
     /// <summary>The findings of `xml lint` on the VM's domain (--vm/--xml); see <see cref="Doctor.LintFindings"/>.</summary>
     public IReadOnlyList<Finding> Lint { get; init; } = [];

@@ -37,10 +37,18 @@ public static class VmDefinition
     public static VmFacts From(DomainDocument domain)
     {
         var hostdevs = domain.PciHostdevs;
+        var config = domain.PassthroughConfig;
         return new VmFacts(
             domain.Name ?? Path.GetFileNameWithoutExtension(domain.Source),
             [.. hostdevs.Select(h => h.Source)],
             [.. hostdevs.Select(h => h.RomFile).OfType<string>().Where(f => f.Length > 0)],
-            domain.PassthroughConfig?.Mode);
+            config?.Mode)
+        {
+            PinnedCpus = VmTuning.PinnedCpus(domain.Root, domain.Source),
+            Tuning = config is null ? VmTuning.None : VmTuning.From(domain.Root, config.Element, domain.Source),
+            HugepagePageKiB = VmTuning.PageKiB(domain.Root, domain.Source, out var backed),
+            HugepagesBacked = backed,
+            MemoryKiB = VmTuning.MemoryKiB(domain.Root, domain.Source),
+        };
     }
 }

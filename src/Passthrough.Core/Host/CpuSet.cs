@@ -7,7 +7,8 @@ namespace Passthrough.Host;
 
 /// <summary>
 /// A set of host CPU numbers in the kernel's cpulist format ("0-3,8-11"; Documentation/admin-guide/cputopology.rst),
-/// which is also what libvirt's cpuset attributes take. Sorted, no duplicates.
+/// which is also what libvirt's cpuset attributes take (they may exclude with ^: "1-4,^3"). Sorted, no duplicates.
+/// Empty is a value of its own: systemd's AllowedCPUs= empty means "no restriction".
 /// </summary>
 public sealed class CpuSet : IReadOnlyCollection<int>, IEquatable<CpuSet>
 {
@@ -15,7 +16,12 @@ public sealed class CpuSet : IReadOnlyCollection<int>, IEquatable<CpuSet>
 
     private CpuSet(int[] sorted) => _cpus = sorted;
 
+    /// <summary>CONFIG_NR_CPUS tops out at 8192 (systemd's cpu-set-util.c uses the same bound).</summary>
+    public const int MaxCpus = 8192;
+
     public static CpuSet Empty { get; } = new([]);
+
+    public IReadOnlyList<int> Cpus => _cpus;
 
     public int Count => _cpus.Length;
 
@@ -29,42 +35,47 @@ public sealed class CpuSet : IReadOnlyCollection<int>, IEquatable<CpuSet>
     public static CpuSet Of(params int[] cpus) => Of((IEnumerable<int>)cpus);
 
     /// <summary>Parses a kernel cpulist; null when it is not one (sysfs reads tolerate that).</summary>
-    public static CpuSet? TryParse(string? text)
+    public static CpuSet? TryParse(string? text) => TryParse(text, out var set) ? set : null;
+
+    /// <summary>Parses "0-3,8", libvirt's "1-4,^3" (cpuset exclusion), "" (empty); false for anything else.</summary>
+    public static bool TryParse(string? text, out CpuSet set)
     {
+        set = Empty;
         if (text is null)
         {
-            return null;
+            return false;
         }
 
-        var cpus = new List<int>();
-        foreach (var part in text.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var included = new SortedSet<int>();
+        var excluded = new HashSet<int>();
+        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries))
         {
-            var dash = part.IndexOf('-', StringComparison.Ordinal);
-            if (dash < 0)
+            if (raw.Length == 0)
             {
-                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var single))
+                if (text.Trim().Length == 0)
                 {
-                    return null;
+                    continue;
                 }
 
-                cpus.Add(single);
-                continue;
+                return false;
             }
 
-            if (!int.TryParse(part.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var from)
-                || !int.TryParse(part.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var to)
-                || to < from || to - from > 65536)
+            var exclude = raw.StartsWith('^');
+            var part = exclude ? raw[1..] : raw;
+            var dash = part.IndexOf('-', StringComparison.Ordinal);
+            if (!Number(dash < 0 ? part : part[..dash], out var first) || !Number(dash < 0 ? part : part[(dash + 1)..], out var last) || last < first)
             {
-                return null;
+                return false;
             }
 
-            for (var c = from; c <= to; c++)
+            for (var cpu = first; cpu <= last; cpu++)
             {
-                cpus.Add(c);
+                (exclude ? (ICollection<int>)excluded : included).Add(cpu);
             }
         }
 
-        return Of(cpus);
+        set = Of(included.Where(c => !excluded.Contains(c)));
+        return true;
     }
 
     /// <summary>Parses a CPU list a user gave for <paramref name="option"/>; bad input names the option.</summary>
@@ -90,6 +101,43 @@ public sealed class CpuSet : IReadOnlyCollection<int>, IEquatable<CpuSet>
     public CpuSet Intersect(IEnumerable<int> other) => Of(_cpus.Intersect(other));
 
     public bool Overlaps(IEnumerable<int> other) => other.Any(Contains);
+
+    public bool IsSubsetOf(CpuSet other) => _cpus.All(other.Contains);
+
+    /// <summary>systemd's D-Bus form of a CPU set (AllowedCPUs "ay"): bit N%8 of byte N/8 is CPU N (cpu_set_to_dbus).</summary>
+    public byte[] ToMask()
+    {
+        if (IsEmpty)
+        {
+            return [];
+        }
+
+        var bytes = new byte[(_cpus[^1] / 8) + 1];
+        foreach (var cpu in _cpus)
+        {
+            bytes[cpu / 8] |= (byte)(1 << (cpu % 8));
+        }
+
+        return bytes;
+    }
+
+    public static CpuSet FromMask(ReadOnlySpan<byte> mask)
+    {
+        var cpus = new List<int>();
+        for (var i = 0; i < mask.Length; i++)
+        {
+            for (var bit = 0; bit < 8; bit++)
+            {
+                if ((mask[i] & (1 << bit)) != 0)
+                {
+                    cpus.Add((i * 8) + bit);
+                }
+            }
+        }
+
+        return Of(cpus);
+    }
+
 
     public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)_cpus).GetEnumerator();
 
@@ -138,4 +186,7 @@ public sealed class CpuSet : IReadOnlyCollection<int>, IEquatable<CpuSet>
 
         return sb.ToString();
     }
+
+    private static bool Number(string text, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value < MaxCpus;
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using NUnit.Framework;
 using Passthrough.Adapters.Systemd;
 using Passthrough.Cli;
+using Passthrough.Host;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Binding;
@@ -275,6 +276,10 @@ public class BindingCheckAndJsonTests
         public Task ReloadAsync(CancellationToken cancellationToken = default) => inner.ReloadAsync(cancellationToken);
 
         public Task EnableUnitFilesAsync(IReadOnlyList<string> unitFiles, CancellationToken cancellationToken = default) => inner.EnableUnitFilesAsync(unitFiles, cancellationToken);
+
+        public Task<CpuSet> GetAllowedCpusAsync(string unit, CancellationToken cancellationToken = default) => inner.GetAllowedCpusAsync(unit, cancellationToken);
+
+        public Task SetAllowedCpusAsync(string unit, CpuSet cpus, CancellationToken cancellationToken = default) => inner.SetAllowedCpusAsync(unit, cpus, cancellationToken);
 
         public void Dispose()
         {
