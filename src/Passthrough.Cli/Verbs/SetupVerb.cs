@@ -30,7 +30,10 @@ internal sealed class SetupVerb : IVerb
         return command;
     }
 
-    private sealed record Inputs(Option<string?> Slot, Option<string?> Vm, Option<string?> Mode, Option<bool> Json);
+    private sealed record Inputs(Option<string?> Slot, Option<string?> Vm, Option<string?> Mode, Option<bool> Json)
+    {
+        public LookingGlassSetupOptions LookingGlass { get; } = new();
+    }
 
     private static Inputs AddInputs(Command command)
     {
@@ -44,6 +47,7 @@ internal sealed class SetupVerb : IVerb
         command.Options.Add(inputs.Vm);
         command.Options.Add(inputs.Mode);
         command.Options.Add(inputs.Json);
+        inputs.LookingGlass.AddTo(command);
         return inputs;
     }
 
@@ -261,8 +265,9 @@ internal sealed class SetupVerb : IVerb
 
         var modeText = result.GetValue(inputs.Mode);
         var modeValue = modeText is null ? vmMode ?? PassthroughMode.Static : PassthroughModes.Parse(modeText, "--mode");
-        var files = new BootFilesReader(root).Read();
-        return SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files });
+        var files = new BootFilesReader(root).Read(LookingGlassPlanner.Files);
+        var plan = SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files });
+        return inputs.LookingGlass.Extend(plan, files, root, result, context);
     }
 
     /// <summary>The domain's PCI hostdevs and its passthrough mode, read from libvirt through the domain model.</summary>

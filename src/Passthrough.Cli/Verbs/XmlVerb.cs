@@ -12,7 +12,7 @@ using Passthrough.Pci;
 namespace Passthrough.Cli.Verbs;
 
 /// <summary>`passthrough xml add-gpu|remove-gpu|set|lint FILE|-`: edit and check libvirt domain XML.</summary>
-internal sealed class XmlVerb : IVerb
+internal sealed partial class XmlVerb : IVerb
 {
     public Command Create(CliContext context)
     {
@@ -20,6 +20,8 @@ internal sealed class XmlVerb : IVerb
         command.Subcommands.Add(AddGpu(context));
         command.Subcommands.Add(RemoveGpu(context));
         command.Subcommands.Add(Set(context));
+        command.Subcommands.Add(AddLookingGlass(context));
+        command.Subcommands.Add(AddInput(context));
         command.Subcommands.Add(Lint(context));
         return command;
     }
