@@ -15,6 +15,9 @@ public sealed record VmFacts(string Name, IReadOnlyList<PciAddress> HostDevices,
 {
     /// <summary>ROM files the definition names that do not exist on the host.</summary>
     public IReadOnlyList<string> MissingRomFiles { get; init; } = [];
+
+    /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: its functions stay on vfio-pci after it stops.</summary>
+    public bool KeepOnVfio { get; init; }
 }
 
 /// <summary>

@@ -41,6 +41,9 @@ public static class VmDefinition
             domain.Name ?? Path.GetFileNameWithoutExtension(domain.Source),
             [.. hostdevs.Select(h => h.Source)],
             [.. hostdevs.Select(h => h.RomFile).OfType<string>().Where(f => f.Length > 0)],
-            domain.PassthroughConfig?.Mode);
+            domain.PassthroughConfig?.Mode)
+        {
+            KeepOnVfio = domain.PassthroughConfig?.KeepOnVfio == true,
+        };
     }
 }
