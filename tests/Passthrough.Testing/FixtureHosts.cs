@@ -218,6 +218,8 @@ public static class FixtureHosts
                 .SwitchPort("0000:02:00.0", "1002:1479", group: 12, revision: 0x12, below: down => down
                     .Function("0000:03:00.0", "1002:7480", 0x030000, subsystem: "1458:2405", revision: 0xcf, driver: "amdgpu", group: 13, rebar: true)
                     .Function("0000:03:00.1", "1002:ab30", 0x040300, subsystem: "1458:2405", driver: "snd_hda_intel", group: 14))))
+        .RootPort("0000:00:01.2", "1022:14db", group: 5, acs: true, below: b => b
+            .Function("0000:05:00.0", "144d:a80c", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 18, flr: true))
         .RootPort("0000:00:02.2", "1022:14db", group: 3, acs: true, below: b => b
             .Function("0000:04:00.0", "10ec:8125", 0x020000, subsystem: "1458:e000", revision: 0x05, driver: "r8169", group: 15))
         .RootPort("0000:00:08.1", "1022:14dd", group: 4, acs: true, below: b => b
