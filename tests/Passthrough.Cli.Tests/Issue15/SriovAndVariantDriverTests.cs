@@ -262,4 +262,31 @@ public class SriovAndVariantDriverTests
         Assert.That(unbind.Stdout, Does.Contain("0000:03:00.0: back on amdgpu."), "the recorded host driver survived the second start");
         Assert.That(host.Snapshot(), Is.EqualTo(before));
     }
+
+    [Test]
+    public async Task The_hook_binds_the_variant_driver_the_vms_hostdev_asks_for_and_gives_the_function_back_after()
+    {
+        using var host = new SimulatedHost().Function("0000:03:00.0", 0x8086, 0xa780, 0x030000, "xe", 20);
+        host.Kernel.RegisterDriver("pci", "xe_vfio_pci");
+        Directory.CreateDirectory(host.Sys("module/vfio_pci_core/holders"));
+        File.CreateSymbolicLink(host.Sys("module/vfio_pci_core/holders/xe_vfio_pci"), "../../xe_vfio_pci");
+        var xml = HookVerbTests.Domain("vf", "dynamic", "0000:03:00.0").Replace("<source>", "<driver model='xe_vfio_pci'/><source>", StringComparison.Ordinal);
+
+        var start = await HookVerbTests.Run(host, host.Kernel, xml, null, "hook", "qemu", "vf", "prepare", "begin", "-");
+        var status = await HookVerbTests.Run(host, host.Kernel, null, null, "status", "--json");
+
+        Assert.That(start.ExitCode, Is.EqualTo(0), start.ToString());
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("xe_vfio_pci"));
+        Assert.That(host.Read("sys/bus/pci/devices/0000:03:00.0/driver_override"), Is.EqualTo("xe_vfio_pci"));
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            Assert.That(json.RootElement.GetProperty("healthy").GetBoolean(), Is.True, "a variant driver counts as vfio in status");
+            Assert.That(json.RootElement.GetProperty("vms")[0].GetProperty("devices")[0].GetProperty("current").GetString(), Is.EqualTo("xe_vfio_pci"));
+        }
+
+        var stop = await HookVerbTests.Run(host, host.Kernel, xml, null, "hook", "qemu", "vf", "release", "end", "-");
+
+        Assert.That(stop.ExitCode, Is.EqualTo(0), stop.ToString());
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("xe"));
+    }
 }
