@@ -21,6 +21,10 @@ public static class FixtureHosts
         ["amd-7950x3d-two-ccd"] = CpuFixtureHosts.Amd7950X3D,
         ["intel-13700k-hybrid"] = CpuFixtureHosts.Intel13700K,
         ["amd-5800x-8core"] = CpuFixtureHosts.Amd5800X,
+
+        ["igpu-sriov-xe"] = IgpuSriovXe,
+        ["rx7600-navi33-dual"] = Rx7600Navi33Dual,
+        ["laptop-rtx4060-3d"] = LaptopRtx4060,
     };
 
     /// <summary>The fixture names, for [TestCaseSource].</summary>
@@ -166,6 +170,91 @@ public static class FixtureHosts
             .Function("0000:01:00.1", "10de:22ba", 0x040300, subsystem: "1462:510b", revision: 0xa1, driver: "snd_hda_intel"))
         .Function("0000:00:14.0", "8086:7ae0", 0x0c0330, revision: 0x11, driver: "xhci_hcd")
         .Function("0000:00:17.0", "8086:7ae2", 0x010601, revision: 0x11, driver: "ahci");
+
+    /// <summary>
+    /// An Intel Raptor Lake desktop whose iGPU (00:02.0, xe) has SR-IOV on: 7 VFs possible, 2 enabled. 00:02.1 is on
+    /// the xe_vfio_pci variant driver (a module holding vfio_pci_core), 00:02.2 on vfio-pci; each VF in its own
+    /// IOMMU group; the host keeps its display on the PF. No discrete GPU.
+    /// </summary>
+    public static HostTreeBuilder IgpuSriovXe() => new HostTreeBuilder()
+        .Describe("Intel Raptor Lake desktop, iGPU 00:02.0 on xe with SR-IOV: 2 of 7 VFs enabled, 00:02.1 on xe_vfio_pci, 00:02.2 on vfio-pci.")
+        .Describe("Built for issue 15 from the kernel's SR-IOV layout (physfn/virtfnN links, sriov_* files, VFs with the PF's ids, each in its own group).")
+        .Intel("13th Gen Intel(R) Core(TM) i5-13600K", cores: 14, threads: 20)
+        .Kernel("6.19.2-arch1-1")
+        .Cmdline("BOOT_IMAGE=/vmlinuz-linux root=UUID=9f1c2a4e-3b7d-4e0f-a6c2-5d8e1f3b7a90 rw intel_iommu=on iommu=pt xe.force_probe=a780 i915.force_probe=!a780 xe.max_vfs=7")
+        .Modules("xe_vfio_pci", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio", "xe", "kvm_intel", "kvm", "snd_hda_intel", "e1000e", "nvme")
+        .Dmi("Micro-Star International Co., Ltd.", "PRO Z790-P WIFI (MS-7E06)", "American Megatrends International, LLC.", "1.D0", "05/22/2024")
+        .DefaultGroupType("identity")
+        .DriverModule("vfio-pci", "vfio_pci", usesVfioPciCore: true)
+        .DriverModule("xe_vfio_pci", "xe_vfio_pci", usesVfioPciCore: true)
+        .DriverModule("xe", "xe")
+        .Function("0000:00:00.0", "8086:a700", 0x060000, subsystem: "1462:7e06", revision: 0x01, group: 0)
+        .Function("0000:00:02.0", "8086:a780", 0x030000, subsystem: "1462:7e06", revision: 0x04, driver: "xe", group: 1, flr: true, bootVga: true, rom: false, sriovTotalVfs: 7, sriovNumVfs: 2)
+        .Function("0000:00:02.1", "8086:a780", 0x030000, subsystem: "1462:7e06", revision: 0x04, driver: "xe_vfio_pci", group: 17, flr: true, rom: false, physfn: "0000:00:02.0")
+        .Function("0000:00:02.2", "8086:a780", 0x030000, subsystem: "1462:7e06", revision: 0x04, driver: "vfio-pci", group: 18, flr: true, rom: false, physfn: "0000:00:02.0")
+        .Function("0000:00:14.0", "8086:7a60", 0x0c0330, subsystem: "1462:7e06", revision: 0x11, driver: "xhci_hcd", group: 5)
+        .Function("0000:00:17.0", "8086:7a62", 0x010601, subsystem: "1462:7e06", revision: 0x11, driver: "ahci", group: 7)
+        .RootPort("0000:00:1a.0", "8086:7a48", group: 8, acs: true, revision: 0x11, below: b => b
+            .Function("0000:01:00.0", "144d:a80c", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 13, flr: true))
+        .Function("0000:00:1f.0", "8086:7a04", 0x060100, subsystem: "1462:7e06", revision: 0x11, group: 12)
+        .Function("0000:00:1f.3", "8086:7a50", 0x040300, subsystem: "1462:ee06", revision: 0x11, driver: "snd_hda_intel", group: 12)
+        .Function("0000:00:1f.4", "8086:7a23", 0x0c0500, subsystem: "1462:7e06", revision: 0x11, driver: "i801_smbus", group: 12)
+        .Function("0000:00:1f.6", "8086:1a1c", 0x020000, subsystem: "1462:7e06", revision: 0x11, driver: "e1000e", group: 12);
+
+    /// <summary>
+    /// A dual-GPU AM5 desktop in dynamic mode: the Ryzen iGPU (Raphael, 0f:00.0) drives the desktop, an RX 7600 (Navi 33,
+    /// RDNA3, 03:00.0/.1 behind the card's own switch) is for the VM and still on amdgpu/snd_hda_intel between runs.
+    /// </summary>
+    public static HostTreeBuilder Rx7600Navi33Dual() => new HostTreeBuilder()
+        .Describe("AM5 desktop, Ryzen 7 7700 iGPU for the host, RX 7600 (Navi 33, RDNA3) for the VM in dynamic mode, on amdgpu between runs.")
+        .Describe("Built for issue 15 from public reports of RDNA3 cards on rebind; ids and switch layout as the 7900 XTX seeds (Navi 31 -> Navi 33).")
+        .Amd("AMD Ryzen 7 7700 8-Core Processor", cores: 8, threads: 16)
+        .Kernel("6.17.8-300.fc43.x86_64")
+        .Cmdline("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.17.8-300.fc43.x86_64 root=UUID=2e6b9c1d-7a4f-4d3e-9b8a-1c5f0e7d2a64 ro rootflags=subvol=root rhgb quiet amd_iommu=on iommu=pt")
+        .Modules("vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio", "kvm_amd", "kvm", "amdgpu", "snd_hda_intel", "nvme", "r8169")
+        .Dmi("Gigabyte Technology Co., Ltd.", "B650 AORUS ELITE AX", "American Megatrends International, LLC.", "F31", "09/12/2024")
+        .DefaultGroupType("identity")
+        .Function("0000:00:00.0", "1022:14d8", 0x060000, subsystem: "1458:5000", group: 0)
+        .Function("0000:00:00.2", "1022:14d9", 0x080600, subsystem: "1458:5000")
+        .Function("0000:00:01.0", "1022:14da", 0x060000, group: 1)
+        .RootPort("0000:00:01.1", "1022:14db", group: 2, acs: true, below: b => b
+            .SwitchPort("0000:01:00.0", "1002:1478", group: 11, acs: true, revision: 0x12, below: up => up
+                .SwitchPort("0000:02:00.0", "1002:1479", group: 12, revision: 0x12, below: down => down
+                    .Function("0000:03:00.0", "1002:7480", 0x030000, subsystem: "1458:2405", revision: 0xcf, driver: "amdgpu", group: 13, rebar: true)
+                    .Function("0000:03:00.1", "1002:ab30", 0x040300, subsystem: "1458:2405", driver: "snd_hda_intel", group: 14))))
+        .RootPort("0000:00:01.2", "1022:14db", group: 5, acs: true, below: b => b
+            .Function("0000:05:00.0", "144d:a80c", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 18, flr: true))
+        .RootPort("0000:00:02.2", "1022:14db", group: 3, acs: true, below: b => b
+            .Function("0000:04:00.0", "10ec:8125", 0x020000, subsystem: "1458:e000", revision: 0x05, driver: "r8169", group: 15))
+        .RootPort("0000:00:08.1", "1022:14dd", group: 4, acs: true, below: b => b
+            .Function("0000:0f:00.0", "1002:164e", 0x030000, subsystem: "1458:d000", revision: 0xc1, driver: "amdgpu", group: 16, bootVga: true)
+            .Function("0000:0f:00.1", "1002:1640", 0x040300, subsystem: "1458:d000", driver: "snd_hda_intel", group: 17))
+        .Function("0000:00:14.0", "1022:790b", 0x0c0500, subsystem: "1458:5000", revision: 0x71, driver: "piix4_smbus", group: 6)
+        .Function("0000:00:14.3", "1022:790e", 0x060100, subsystem: "1458:5000", revision: 0x51, group: 6);
+
+    /// <summary>
+    /// A laptop: the Intel iGPU (00:02.0, i915) drives the panel; the RTX 4060 Laptop GPU (01:00.0) is a 3D controller
+    /// (class 0302) with no display outputs and no ROM BAR (its VBIOS is in the system firmware), alone in group 14.
+    /// </summary>
+    public static HostTreeBuilder LaptopRtx4060() => new HostTreeBuilder()
+        .Describe("Laptop, Raptor Lake-P Iris Xe for the panel, RTX 4060 Laptop GPU as a 3D controller (0302) with no outputs and no ROM BAR.")
+        .Describe("Built for issue 15 from the Optimus layout: dGPU behind root port 00:01.0 in its own group, no HDMI audio function.")
+        .Intel("13th Gen Intel(R) Core(TM) i7-13700H", cores: 14, threads: 20)
+        .Kernel("6.17.7-300.fc43.x86_64")
+        .Cmdline("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.17.7-300.fc43.x86_64 root=UUID=5c2e8a1f-0d3b-4f7e-8a6c-9e1b2d4f7a03 ro rhgb quiet intel_iommu=on iommu=pt")
+        .Modules("vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio", "kvm_intel", "kvm", "i915", "nvidia_drm", "nvidia_modeset", "nvidia", "snd_hda_intel", "nvme")
+        .Dmi("ASUSTeK COMPUTER INC.", "G614JV", "American Megatrends International, LLC.", "G614JV.318", "03/14/2024")
+        .DefaultGroupType("identity")
+        .Function("0000:00:00.0", "8086:a706", 0x060000, subsystem: "1043:1a83", revision: 0x02, group: 0)
+        .RootPort("0000:00:01.0", "8086:a70d", group: 2, revision: 0x02, below: b => b
+            .Function("0000:01:00.0", "10de:28e0", 0x030200, subsystem: "1043:1a83", revision: 0xa1, driver: "nvidia", group: 14, rom: false))
+        .Function("0000:00:02.0", "8086:a7a0", 0x030000, subsystem: "1043:1a83", revision: 0x04, driver: "i915", group: 1, flr: true, bootVga: true)
+        .Function("0000:00:14.0", "8086:51ed", 0x0c0330, subsystem: "1043:1a83", revision: 0x01, driver: "xhci_hcd", group: 5)
+        .Function("0000:00:1f.0", "8086:519d", 0x060100, subsystem: "1043:1a83", revision: 0x01, group: 12)
+        .Function("0000:00:1f.3", "8086:51ca", 0x040380, subsystem: "1043:1a83", revision: 0x01, driver: "sof-audio-pci-intel-tgl", group: 12)
+        .Function("0000:00:1f.4", "8086:51a3", 0x0c0500, subsystem: "1043:1a83", revision: 0x01, driver: "i801_smbus", group: 12)
+        .RootPort("0000:00:06.0", "8086:a74d", group: 3, acs: true, revision: 0x02, below: b => b
+            .Function("0000:02:00.0", "144d:a80c", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 15, flr: true));
 
     /// <summary>
     /// The example host of `make demo`: a Fedora desktop booting on the Intel iGPU, with an RTX 2070 SUPER (VGA,

@@ -115,10 +115,22 @@ public sealed class HostTreeBuilder
     /// <summary>A function on the root bus (host bridge, iGPU, chipset devices). See <see cref="PciBus.Function"/>.</summary>
     public HostTreeBuilder Function(string address, string ids, int cls, string? subsystem = null, int revision = 0, string? driver = null,
         int? group = null, bool flr = false, bool bootVga = false, string? resetMethods = null, bool? rom = null, int sriovTotalVfs = 0,
-        int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null)
+        int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null)
     {
-        _rootBus.Function(address, ids, cls, subsystem, revision, driver, group, flr, bootVga, resetMethods, rom, sriovTotalVfs, sriovNumVfs, rebar, config, driverOverride);
+        _rootBus.Function(address, ids, cls, subsystem, revision, driver, group, flr, bootVga, resetMethods, rom, sriovTotalVfs, sriovNumVfs, rebar, config, driverOverride, physfn);
         return this;
+    }
+
+    /// <summary>
+    /// A PCI driver's module as the kernel shows it: sys/bus/pci/drivers/DRIVER/module -> sys/module/MODULE, and when
+    /// <paramref name="usesVfioPciCore"/> (vfio-pci and the VFIO variant drivers) sys/module/vfio_pci_core/holders/MODULE.
+    /// </summary>
+    public HostTreeBuilder DriverModule(string driver, string module, bool usesVfioPciCore = false)
+    {
+        _drivers.Add(driver);
+        Link($"/sys/bus/pci/drivers/{driver}/module", $"../../../../module/{module}");
+        Dir($"/sys/module/{module}");
+        return usesVfioPciCore ? Link($"/sys/module/vfio_pci_core/holders/{module}", $"../../{module}") : this;
     }
 
     /// <summary>A PCIe root port on the root bus, with what is below it.</summary>
@@ -174,7 +186,10 @@ public sealed class HostTreeBuilder
         void Add(CaptureEntry e) => entries[e.Path] = e;
 
         var all = _rootBus.AllFunctions().ToList();
-        var slots = all.GroupBy(f => f.Address.Slot).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        // SR-IOV VFs are found through the PF's capability, not the header's multifunction bit.
+        var slots = all.Where(f => f.Physfn is null).GroupBy(f => f.Address.Slot).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var byAddress = all.ToDictionary(f => f.Address);
+        var virtfnCount = new Dictionary<PciAddress, int>();
         Add(new CaptureDirectory("sys/bus/pci/drivers"));
         Add(new CaptureDirectory("sys/kernel/iommu_groups"));
         foreach (var driver in _drivers)
@@ -227,6 +242,15 @@ public sealed class HostTreeBuilder
             {
                 Add(new CaptureLink($"{dir}/driver", RelativeLink(dir, $"sys/bus/pci/drivers/{f.Driver}")));
                 Add(new CaptureLink($"sys/bus/pci/drivers/{f.Driver}/{a}", RelativeLink($"sys/bus/pci/drivers/{f.Driver}", dir)));
+            }
+
+            if (f.Physfn is { } pfAddress)
+            {
+                // physfn in the VF, virtfnN in the PF, numbered in address order (drivers/pci/iov.c pci_iov_add_virtfn).
+                var pf = byAddress[PciAddress.Parse(pfAddress)];
+                var n = virtfnCount[pf.Address] = virtfnCount.GetValueOrDefault(pf.Address) + 1;
+                Add(new CaptureLink($"{dir}/physfn", RelativeLink(dir, pf.Directory)));
+                Add(new CaptureLink($"{pf.Directory}/virtfn{(n - 1).ToString(CultureInfo.InvariantCulture)}", RelativeLink(pf.Directory, dir)));
             }
 
             if (_iommu && f.Group is int g)
@@ -342,7 +366,7 @@ public sealed class HostTreeBuilder
         /// </summary>
         public PciBus Function(string address, string ids, int cls, string? subsystem = null, int revision = 0, string? driver = null,
             int? group = null, bool flr = false, bool bootVga = false, string? resetMethods = null, bool? rom = null, int sriovTotalVfs = 0,
-            int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null)
+            int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null)
         {
             var (vendor, device) = Ids(ids);
             var (subVendor, subDevice) = subsystem is null ? (0, 0) : Ids(subsystem);
@@ -362,6 +386,7 @@ public sealed class HostTreeBuilder
                 Rebar = rebar,
                 ConfigLength = config,
                 DriverOverride = driverOverride,
+                Physfn = physfn,
                 PortType = _bridge is null ? 9 : 0,
             });
             return this;
@@ -437,6 +462,9 @@ public sealed class HostTreeBuilder
         public string? Driver { get; init; }
 
         public string? DriverOverride { get; init; }
+
+        /// <summary>The PF's address when this function is an SR-IOV virtual function.</summary>
+        public string? Physfn { get; init; }
 
         public int? Group { get; init; }
 

@@ -115,6 +115,23 @@ public sealed class BindingEngine
         return journal is null ? null : await RestoreLockedAsync(journal, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// release/end with keep-on-vfio: the functions stay on vfio-pci and the journal says so (state kept), so the next
+    /// start reuses it and `restore`/`unbind` can still give them back. Null when there is no journal.
+    /// </summary>
+    public BindingJournal? Keep(string id)
+    {
+        using var hostLock = HostLock.Acquire(_root, LockTimeout);
+        if (Journals.Load(id) is not { } journal)
+        {
+            return null;
+        }
+
+        var kept = journal.WithState(BindingJournal.Kept);
+        Journals.Save(kept);
+        return kept;
+    }
+
     /// <summary>`passthrough unbind` of functions that have no journal: off vfio-pci, override cleared, the kernel picks the driver.</summary>
     public async Task<RestoreReport> ReleaseUnrecordedAsync(IReadOnlyList<PciAddress> devices, CancellationToken cancellationToken = default)
     {
@@ -131,9 +148,13 @@ public sealed class BindingEngine
 
     private async Task PrepareLockedAsync(string id, JournalOwner owner, PassthroughMode mode, IReadOnlyList<PciAddress> devices, string title, VmPassthroughConfig? config, CancellationToken cancellationToken)
     {
+        // Functions kept on vfio-pci by the last stop (keep-on-vfio): carry on from that journal, which still
+        // holds the host's own drivers; rebinding to the host driver in between is what keep-on-vfio avoids.
+        var kept = Journals.Load(id) is { State: BindingJournal.Kept } k ? k : null;
+
         // A journal left by a start whose release never ran: give everything back first, so this
         // start records the host's own drivers and not vfio-pci.
-        if (Journals.Load(id) is { } stale)
+        if (kept is null && Journals.Load(id) is { } stale)
         {
             var report = await RestoreLockedAsync(stale, cancellationToken).ConfigureAwait(false);
             if (!report.Succeeded)
@@ -145,13 +166,15 @@ public sealed class BindingEngine
         }
 
         var inventory = _reader.Read();
-        var plan = BindingPlan.Build(devices, inventory, title);
+        var plan = BindingPlan.Build(devices, inventory, title, config?.DriverModels);
 
         // Host tuning is planned (and its input checked) before anything changes, and runs first.
         var tuning = config is { Tuning.Any: true }
             ? HostTuningPlan.Build(config.Tuning, await new HostTuningFactsReader(_root).ReadAsync(config.Tuning, _systemdFactory, title, cancellationToken).ConfigureAwait(false), title)
             : [];
-        var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
+        var recorder = new JournalRecorder(Journals, kept is not null
+            ? kept with { State = BindingJournal.Preparing, Started = DateTimeOffset.UtcNow }
+            : new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
         {
             recorder.Save();

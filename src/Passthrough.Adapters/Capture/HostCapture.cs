@@ -144,6 +144,16 @@ public static class HostCapture
 
             AddLink(hostDir + "/driver");
             AddLink(hostDir + "/iommu_group");
+
+            // SR-IOV: a VF's physfn, a PF's virtfnN (Documentation/ABI/testing/sysfs-bus-pci).
+            AddLink(hostDir + "/physfn");
+            foreach (var name in Names(root, hostDir))
+            {
+                if (name.StartsWith("virtfn", StringComparison.Ordinal))
+                {
+                    AddLink(hostDir + "/" + name);
+                }
+            }
         }
 
         foreach (var link in Names(root, "/sys/bus/pci/devices"))
@@ -176,6 +186,7 @@ public static class HostCapture
         {
             var dir = "/sys/bus/pci/drivers/" + driver;
             Add(new CaptureDirectory(Rel(dir)));
+            AddLink(dir + "/module"); // which module the driver is (VFIO variant drivers are told by it)
             foreach (var name in Names(root, dir))
             {
                 if (Pci.PciAddress.TryParse(name, out _))
@@ -212,6 +223,12 @@ public static class HostCapture
             {
                 Add(new CaptureDirectory(Rel(real)));
             }
+        }
+
+        // The modules built on vfio_pci_core: vfio-pci and the VFIO variant drivers.
+        foreach (var holder in Names(root, "/sys/module/vfio_pci_core/holders"))
+        {
+            AddLink("/sys/module/vfio_pci_core/holders/" + holder);
         }
 
         foreach (var name in DmiFiles)

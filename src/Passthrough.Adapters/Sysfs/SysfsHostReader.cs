@@ -23,6 +23,7 @@ public sealed class SysfsHostReader : IHostReader
     private readonly HostRoot _root;
     private readonly bool _names;
     private readonly Dictionary<string, UpstreamBridge> _bridges = new(StringComparer.Ordinal);
+    private readonly VfioVariantDrivers _variants;
 
     /// <param name="root">The directory treated as /.</param>
     /// <param name="names">Look up vendor and device names in pci.ids (skip for speed when not shown).</param>
@@ -30,6 +31,7 @@ public sealed class SysfsHostReader : IHostReader
     {
         _root = root;
         _names = names;
+        _variants = new VfioVariantDrivers(root);
     }
 
     public HostInventory Read()
@@ -82,6 +84,7 @@ public sealed class SysfsHostReader : IHostReader
         var resetText = SysfsFiles.ReadText(F("reset_method"));
         var overrideText = SysfsFiles.ReadLine(F("driver_override"));
         var bootVga = SysfsFiles.ReadLine(F("boot_vga"));
+        var driver = SysfsFiles.LinkTargetName(F("driver"));
 
         return new PciFunction
         {
@@ -92,7 +95,9 @@ public sealed class SysfsHostReader : IHostReader
             SubsystemDeviceId = SysfsFiles.ReadHex(F("subsystem_device")),
             Class = classCode is int c ? new PciClass(c) : null,
             Revision = SysfsFiles.ReadHex(F("revision")),
-            Driver = SysfsFiles.LinkTargetName(F("driver")),
+            Driver = driver,
+            DriverUsesVfioPciCore = _variants.UsesVfioPciCore(driver),
+            PhysicalFunction = PciAddress.TryParse(SysfsFiles.LinkTargetName(F("physfn")), out var physfn) ? physfn : null,
             DriverOverride = overrideText is null or "(null)" or "" ? null : overrideText,
             IommuGroup = int.TryParse(SysfsFiles.LinkTargetName(F("iommu_group")), NumberStyles.Integer, CultureInfo.InvariantCulture, out var g) ? g : null,
             ResetMethods = resetText?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),

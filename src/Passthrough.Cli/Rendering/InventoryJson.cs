@@ -9,7 +9,7 @@ namespace Passthrough.Cli.Rendering;
 
 /// <summary>
 /// The JSON shapes of `list` and `groups` (contracts other tools read; README, issue 2):
-/// `list --all --json` {"devices":[DEVICE...]}, `list --json` {"gpus":[{"slot","bootVga","functions"}]},
+/// `list --all --json` {"devices":[DEVICE...]}, `list --json` {"gpus":[{"slot","bootVga","functions","virtualFunctions"}]},
 /// `groups --json` {"groups":[{"id","type","devices","viable","reason"}]}.
 /// </summary>
 /// <remarks>
@@ -48,6 +48,15 @@ internal static class InventoryJson
                 w.WriteBoolean("bootVga", gpu.BootVga);
                 w.WriteStartArray("functions");
                 foreach (var f in gpu.Functions)
+                {
+                    WriteDevice(w, f);
+                }
+
+                w.WriteEndArray();
+
+                // Additive (issue 15): SR-IOV virtual functions of the GPU, never among its functions.
+                w.WriteStartArray("virtualFunctions");
+                foreach (var f in gpu.VirtualFunctions)
                 {
                     WriteDevice(w, f);
                 }
@@ -133,6 +142,7 @@ internal static class InventoryJson
 
         w.WriteBoolean("bootVga", f.BootVga == true);
         w.WriteBoolean("hasRom", f.HasRom);
+        WriteStringOrNull(w, "physicalFunction", f.PhysicalFunction?.ToString());
         w.WriteEndObject();
     }
 

@@ -77,6 +77,16 @@ internal sealed class HookVerb : IVerb
                 return PassthroughCli.Ok;
             }
 
+            if (config.KeepOnVfio && config.Mode == PassthroughMode.Dynamic)
+            {
+                // <passthrough:release keep-on-vfio="yes"/>: for cards that hang when rebound to their host driver.
+                var kept = engine.Keep(config.DomainUuid);
+                Log.Info(kept is null
+                    ? $"released {domain}: nothing was bound by passthrough"
+                    : $"released {domain}: kept {string.Join(", ", kept.FunctionStates().Select(f => f.Address))} on vfio-pci (keep-on-vfio); `passthrough restore {JournalOwner.ForVm(config.DomainUuid, domain).RestoreArgument}` gives them back");
+                return PassthroughCli.Ok;
+            }
+
             var report = await engine.RestoreAsync(config.DomainUuid, cancellationToken).ConfigureAwait(false);
             if (report is null)
             {

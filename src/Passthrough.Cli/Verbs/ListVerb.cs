@@ -78,6 +78,7 @@ internal sealed class ListVerb : IVerb
 
             context.Out.WriteLine(context.Colour ? $"\u001b[1m{title}\u001b[0m" : title);
             FunctionTable(gpu.Functions).Write(context.Out, context.Colour, context.TerminalWidth);
+            SriovView.WriteVirtualFunctions(context, gpu, FunctionTable);
             context.Out.WriteLine();
         }
     }

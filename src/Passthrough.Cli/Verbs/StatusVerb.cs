@@ -34,7 +34,9 @@ internal sealed class StatusVerb : IVerb
             foreach (var vm in status.Journals)
             {
                 var journal = vm.Journal;
-                var state = vm.Prepared ? "prepared" : $"{journal.State}: a start or stop did not finish; `passthrough restore {journal.Owner.RestoreArgument}` gives everything back";
+                var state = vm.Prepared ? "prepared"
+                    : vm.Kept ? $"kept on vfio-pci after the VM stopped (keep-on-vfio); `passthrough restore {journal.Owner.RestoreArgument}` gives them back"
+                    : $"{journal.State}: a start or stop did not finish; `passthrough restore {journal.Owner.RestoreArgument}` gives everything back";
                 context.Console.MarkupLineInterpolated($"[bold]{journal.Owner.Title}[/] ({journal.Mode.Name()}, {journal.Id}): {state}");
                 var table = new Table().Border(TableBorder.Simple);
                 table.AddColumns("Device", "Expected", "Now", "Host driver", "");

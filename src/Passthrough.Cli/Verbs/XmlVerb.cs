@@ -32,7 +32,8 @@ internal sealed partial class XmlVerb : IVerb
     private static Command AddGpu(CliContext context)
     {
         var file = FileArgument();
-        var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS (see `passthrough list`).", Required = true, HelpName = "SLOT" };
+        var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS (see `passthrough list`), or one SR-IOV virtual function DDDD:BB:SS.F.", Required = true, HelpName = "SLOT" };
+        var driverModel = new Option<string>("--driver-model") { Description = "Bind a VFIO variant driver instead of vfio-pci (<driver model='NAME'/>, libvirt 10.0+), e.g. xe_vfio_pci.", HelpName = "NAME" };
         var functions = new Option<string>("--functions") { Description = "Functions to pass, e.g. 0,1,2,3 (default: every function of the slot on this host).", HelpName = "LIST" };
         var rom = new Option<string>("--rom") { Description = "ROM file for function 0 (<rom file>).", HelpName = "PATH" };
         var romBar = new Option<string>("--rom-bar") { Description = "Expose the ROM BAR to the guest.", HelpName = "on|off" };
@@ -41,20 +42,35 @@ internal sealed partial class XmlVerb : IVerb
         managed.AcceptOnlyFromAmong("yes", "no");
         var allowI440fx = new Option<bool>("--allow-i440fx") { Description = "Attach even on an i440fx machine (lint still reports pcie-on-i440fx)." };
         var output = new EditOutputOptions();
-        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed, allowI440fx };
+        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed, allowI440fx, driverModel };
         output.AddTo(command);
         command.SetAction((result, ct) =>
         {
-            var host = PciSlot.ParseLenient(result.GetValue(slot)!);
+            var slotText = result.GetValue(slot)!;
+            var host = PciSlot.ParseLenient(slotText);
+            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
+            var virtualFunction = GpuSelection.VirtualFunction(inventory, slotText);
             IReadOnlyList<int> list;
-            if (result.GetValue(functions) is { } text)
+            if (virtualFunction is not null)
+            {
+                list = result.GetValue(functions) is null
+                    ? [virtualFunction.Value.Function]
+                    : throw PassthroughException.Input($"--slot {slotText} is one SR-IOV virtual function: --functions does not apply.", $"Leave --functions out: `passthrough xml add-gpu FILE --slot {slotText}` passes that function alone.");
+            }
+            else if (result.GetValue(functions) is { } text)
             {
                 list = ParseFunctions(text);
+                GpuSelection.CheckNoVirtualFunctions(inventory, host, list);
             }
             else
             {
-                var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
                 list = [.. inventory.Gpu(host).Functions.Select(f => f.Address.Function)];
+            }
+
+            var model = result.GetValue(driverModel);
+            if (model is not null)
+            {
+                GpuSelection.CheckDriverModel(GlobalOptions.HostRoot(result), model);
             }
 
             string? romPath = null;
@@ -67,7 +83,8 @@ internal sealed partial class XmlVerb : IVerb
                 }
             }
 
-            var attachment = new GpuAttachment(host, list)
+            var attachment = (virtualFunction is { } vf ? GpuAttachment.ForVirtualFunction(vf) : new GpuAttachment(host, list))
+                .WithDriverModel(model)
                 .WithRom(romPath, result.GetValue(romBar) is { } bar ? bar == "on" : null)
                 .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null)
                 .WithAllowI440fx(result.GetValue(allowI440fx));
@@ -85,8 +102,13 @@ internal sealed partial class XmlVerb : IVerb
         output.AddTo(command);
         command.SetAction((result, ct) =>
         {
-            var host = PciSlot.ParseLenient(result.GetValue(slot)!);
-            return EditAsync(context, result, file, output, d => DomainEdits.RemoveGpu(d, host), ct);
+            var slotText = result.GetValue(slot)!;
+            var host = PciSlot.ParseLenient(slotText);
+            // An SR-IOV virtual function is removed alone; any other function names its whole slot, as before.
+            var inventory = PciAddress.TryParse(slotText, out _) ? new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read() : null;
+            return inventory is not null && GpuSelection.VirtualFunction(inventory, slotText) is { } vf
+                ? EditAsync(context, result, file, output, d => DomainEdits.RemoveFunction(d, vf), ct)
+                : EditAsync(context, result, file, output, d => DomainEdits.RemoveGpu(d, host), ct);
         });
         return command;
     }

@@ -53,6 +53,10 @@ public sealed record BindingJournal
     public const string Prepared = "prepared";
     public const string Restoring = "restoring";
 
+    /// <summary>The VM stopped and its functions stay on vfio-pci (&lt;passthrough:release keep-on-vfio="yes"/&gt;);
+    /// the next start reuses the journal, `restore`/`unbind` give them back.</summary>
+    public const string Kept = "kept";
+
     public required string Id { get; init; }
 
     /// <summary>The VM (uuid and name) or a manual `passthrough bind`: a type, never a name to compare.</summary>

@@ -10,6 +10,9 @@ public sealed record FunctionState(PciAddress Address, string? Driver, string? O
 /// <summary>The steps that move one function to vfio-pci, and what it was before.</summary>
 public sealed record FunctionBinding(FunctionState Original, IReadOnlyList<BindingStep> Steps)
 {
+    /// <summary>The driver it goes to: vfio-pci, or the VFIO variant driver the VM's hostdev asks for (&lt;driver model&gt;).</summary>
+    public string Target { get; init; } = BindingPlan.VfioDriver;
+
     public PciAddress Address => Original.Address;
 
     public bool AlreadyBound => Steps.Count == 0;
@@ -29,7 +32,8 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
     public IEnumerable<BindingStep> AllSteps => Preparation.Concat(Functions.SelectMany(f => f.Steps));
 
     /// <summary>Plans binding the devices for <paramref name="owner"/> ("VM 'win11'", or the devices of a manual bind), for messages.</summary>
-    public static BindingPlan Build(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner)
+    /// <param name="driverModels">Per function, the VFIO variant driver its hostdev names (&lt;driver model&gt;); others go to vfio-pci.</param>
+    public static BindingPlan Build(IReadOnlyList<PciAddress> devices, HostInventory inventory, string owner, IReadOnlyDictionary<PciAddress, string>? driverModels = null)
     {
         var functions = Resolve(devices, inventory, owner);
         CheckGroups(devices, inventory, owner);
@@ -37,15 +41,26 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
         var bindings = functions.Select(f =>
         {
             var original = new FunctionState(f.Address, f.Driver, f.DriverOverride);
-            if (f.IsVfioBound)
+            var target = driverModels?.GetValueOrDefault(f.Address) ?? VfioDriver;
+            // vfio-pci asked: any VFIO driver (a variant too) already holds it for a guest. A variant asked: exactly that one.
+            if (target == VfioDriver ? f.IsVfioBound : f.Driver == target)
             {
-                return new FunctionBinding(original, []);
+                return new FunctionBinding(original, []) { Target = target };
             }
 
-            return new FunctionBinding(original, StepsFor(f.Address, f.Driver));
+            // Unbinding a PF's driver removes its VFs (drivers/pci/iov.c): refuse before anything changes.
+            if (f.SriovNumVfs is > 0 && f.Driver is not null)
+            {
+                var vfs = inventory.Functions.Where(v => v.PhysicalFunction == f.Address).ToList();
+                throw SriovRules.PhysicalFunctionWithVirtualFunctions(f, vfs.Count > 0 ? vfs : [f]);
+            }
+
+            return new FunctionBinding(original, StepsFor(f.Address, f.Driver, target)) { Target = target };
         }).ToList();
 
-        var preparation = bindings.Any(b => !b.AlreadyBound) ? new[] { BindingStep.LoadDriver(VfioDriver, VfioMissing) } : [];
+        var preparation = bindings.Where(b => !b.AlreadyBound).Select(b => b.Target).Distinct()
+            .Select(t => BindingStep.LoadDriver(t, t == VfioDriver ? VfioMissing : $"Check that the {t} module is installed for this kernel (`modinfo {t}`), or remove <driver model='{t}'/> from the hostdev."))
+            .ToArray();
         return new BindingPlan(preparation, bindings);
     }
 
@@ -53,21 +68,21 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
     /// The steps for one function on <paramref name="driver"/> now (Documentation/ABI/testing/sysfs-bus-pci,
     /// driver_override): set the override, unbind, then drivers_probe binds the override and nothing else.
     /// </summary>
-    public static IReadOnlyList<BindingStep> StepsFor(PciAddress address, string? driver)
+    public static IReadOnlyList<BindingStep> StepsFor(PciAddress address, string? driver, string target = VfioDriver)
     {
-        if (driver == VfioDriver)
+        if (driver == target)
         {
             return [];
         }
 
-        var steps = new List<BindingStep> { BindingStep.WriteOverride(address, VfioDriver) };
+        var steps = new List<BindingStep> { BindingStep.WriteOverride(address, target) };
         if (driver is not null)
         {
             steps.Add(BindingStep.Unbind(address, driver));
         }
 
         steps.Add(BindingStep.DriversProbe(address));
-        steps.Add(BindingStep.Verify(address, VfioDriver));
+        steps.Add(BindingStep.Verify(address, target));
         return steps;
     }
 
@@ -83,7 +98,7 @@ public sealed record BindingPlan(IReadOnlyList<BindingStep> Preparation, IReadOn
         foreach (var function in Functions.Where(f => !f.AlreadyBound))
         {
             var original = function.Original;
-            var own = StepsFor(function.Address, driverAfter is null ? original.Driver : driverAfter(original));
+            var own = StepsFor(function.Address, driverAfter is null ? original.Driver : driverAfter(original), function.Target);
             var record = new JournalEntry(JournalKind.Function, function.Address.ToString(), original.Driver, original.Override);
             steps.AddRange(own.Select((s, i) => i == 0 ? s.WithRecords(record) : s));
         }

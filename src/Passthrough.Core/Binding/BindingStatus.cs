@@ -11,7 +11,10 @@ public sealed record JournalStatus(BindingJournal Journal, IReadOnlyList<DeviceS
 {
     public bool Prepared => Journal.State == BindingJournal.Prepared;
 
-    public bool Healthy => Prepared && Devices.All(d => d.Ok);
+    /// <summary>Stopped with keep-on-vfio: the functions stay on vfio-pci on purpose.</summary>
+    public bool Kept => Journal.State == BindingJournal.Kept;
+
+    public bool Healthy => (Prepared || Kept) && Devices.All(d => d.Ok);
 }
 
 /// <summary>
@@ -30,8 +33,10 @@ public sealed record BindingStatus(IReadOnlyList<JournalStatus> Journals, IReadO
             [.. j.FunctionStates().Select(f =>
             {
                 // Prepared: the VM expects vfio-pci. Preparing or restoring: a start or stop did not finish.
-                var now = inventory.Find(f.Address)?.Driver;
-                return new DeviceStatus(f.Address, BindingPlan.VfioDriver, now, f.Driver, j.State == BindingJournal.Prepared && now == BindingPlan.VfioDriver);
+                // Kept (keep-on-vfio): the VM is off but vfio-pci keeps them. A VFIO variant driver counts as vfio.
+                var function = inventory.Find(f.Address);
+                var now = function?.Driver;
+                return new DeviceStatus(f.Address, BindingPlan.VfioDriver, now, f.Driver, j.State is BindingJournal.Prepared or BindingJournal.Kept && function?.IsVfioBound == true);
             })],
             [.. j.Entries.Where(e => e.Kind != JournalKind.Function).Select(e => $"{Label(e.Kind)} {e.Target}")])).ToList();
         var recorded = journals.SelectMany(j => j.FunctionStates()).Select(f => f.Address).ToHashSet();

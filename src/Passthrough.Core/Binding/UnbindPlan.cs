@@ -21,7 +21,8 @@ public sealed record UnbindPlan(IReadOnlyList<BindingJournal> ManualBinds, IRead
                 continue;
             }
 
-            if (journal.Owner is not JournalOwner.ManualBind)
+            // A stopped VM's functions kept on vfio-pci (keep-on-vfio) are given back on request like a manual bind.
+            if (journal.Owner is not JournalOwner.ManualBind && journal.State != BindingJournal.Kept)
             {
                 throw PassthroughException.Input(
                     $"{string.Join(", ", mine.Select(f => f.Address))} belongs to {journal.Owner.Title}, which passthrough prepared.",

@@ -57,6 +57,12 @@ public sealed record VmPassthroughConfig
     /// <summary>CPU isolation and hugepages while the VM runs (&lt;passthrough:isolate&gt;, &lt;passthrough:hugepages&gt;).</summary>
     public VmTuning Tuning { get; init; } = VmTuning.None;
 
+    /// <summary>Hostdevs that name a VFIO variant driver (&lt;driver model='xe_vfio_pci'/&gt;, libvirt 10.0+): the binder binds that one.</summary>
+    public IReadOnlyDictionary<PciAddress, string> DriverModels { get; init; } = new Dictionary<PciAddress, string>();
+
+    /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: after the VM stops its functions stay on vfio-pci.</summary>
+    public bool KeepOnVfio { get; init; }
+
     /// <summary>Every function the engine moves to vfio-pci, in address order.</summary>
     public IReadOnlyList<PciAddress> Devices => [.. Hostdevs.Concat(ExtraDevices).Distinct().Order()];
 
@@ -127,6 +133,8 @@ public sealed record VmPassthroughConfig
             DisplayManagerUnit = config.DisplayManagerUnit,
             Modules = config.Modules,
             Hostdevs = [.. PciHostdev.In(root, source).Select(h => h.Source)],
+            DriverModels = PciHostdev.In(root, source).Where(h => h.DriverModel is not null).DistinctBy(h => h.Source).ToDictionary(h => h.Source, h => h.DriverModel!),
+            KeepOnVfio = config.KeepOnVfio,
             ExtraDevices = config.ExtraDevices,
             Timeouts = new BindingTimeouts
             {

@@ -14,7 +14,7 @@ public static class Doctor
     [
         "cpu-virtualization", "iommu-enabled", "interrupt-remapping", "cmdline-iommu", "acs-override",
         "group-isolation", "group-type", "firmware-1to1-mapping", "reset", "driver-binding", "vfio-modules",
-        "duplicate-vfio-binding", "unsafe-interrupts", "framebuffer", "gpu-holders", "resizable-bar", "memlock",
+        "duplicate-vfio-binding", "unsafe-interrupts", "framebuffer", "gpu-holders", "resizable-bar", "sriov", "gpu-outputs", "memlock",
         "hugepages", TuningChecks.HugepagesAllocatableId, TuningChecks.CpuIsolationId, "bootloader", "libvirt-hooks", "selinux", SelinuxHookChecks.Id, "iommufd", "rom-file",
     ];
 
@@ -38,6 +38,8 @@ public static class Doctor
         findings.AddRange(GpuChecks.Framebuffer(evidence, targets));
         findings.AddRange(GpuChecks.Holders(evidence, targets));
         findings.AddRange(GpuChecks.ResizableBar(evidence, targets));
+        findings.AddRange(SriovChecks.VirtualFunctions(evidence));
+        findings.AddRange(SriovChecks.DisplayOutputs(evidence, targets));
         findings.AddRange(HostChecks.Memlock(evidence));
         findings.AddRange(HostChecks.Hugepages(evidence));
         findings.AddRange(TuningChecks.HugepagesAllocatable(evidence));
@@ -72,7 +74,8 @@ public static class Doctor
             return [.. slots.Order().Select(host.FunctionsOf).Where(f => f.Count > 0).Select(f => new Gpu(f[0].Address.Slot, f))];
         }
 
-        var gpus = host.Gpus;
+        // A boot display with SR-IOV VFs enabled stays the host's: its VFs are what goes to VMs (the sriov check).
+        var gpus = host.Gpus.Where(g => !(g.BootVga && g.VirtualFunctions.Count > 0)).ToList();
         if (gpus.Count <= 1 || gpus.All(g => g.Functions.All(f => f.BootVga is null)))
         {
             return gpus;

@@ -31,6 +31,9 @@ public sealed record VmFacts(string Name, IReadOnlyList<PciAddress> HostDevices,
 
     /// <summary>&lt;memory&gt; in KiB.</summary>
     public long? MemoryKiB { get; init; }
+
+    /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: its functions stay on vfio-pci after it stops.</summary>
+    public bool KeepOnVfio { get; init; }
 }
 
 /// <summary>

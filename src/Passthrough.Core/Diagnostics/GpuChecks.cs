@@ -113,7 +113,7 @@ internal static class GpuChecks
                 foreach (var other in group.Members.Where(m => m.Slot != gpu.Slot && !assigned.Contains(m)).Select(e.Host.Find).OfType<PciFunction>().Where(f => !f.IsBridge))
                 {
                     var essential = other.Class is { } c && (c.BaseClass is 0x01 or 0x02 || (c.BaseClass == 0x0c && c.SubClass == 0x03));
-                    if (other.Driver is null or "vfio-pci" or "pci-stub")
+                    if (other.Driver is null or "vfio-pci" or "pci-stub" || other.IsVfioBound)
                     {
                         notes.Add($"{Describe(other)} must go to the VM with it");
                         worst = Min(worst, Severity.Info);
@@ -256,6 +256,16 @@ internal static class GpuChecks
                 continue;
             }
 
+            // The family and what is known about it (ResetFamilies cites the kernel quirk, vendor-reset and the reports).
+            var known = ResetFamilies.Of(f);
+            if (known is { RebindFailures: true } && e.Vm?.KeepOnVfio != true && e.Vm?.Mode != PassthroughMode.Static)
+            {
+                yield return F(id, Severity.Warning, subject, $"{f.Label} is {known.Name}: {known.Known}.", evidence,
+                    "Add <passthrough:release keep-on-vfio=\"yes\"/> to the VM's <passthrough:config> (dynamic mode): the card stays on vfio-pci after the VM stops; `passthrough restore VM` gives it back when you want it.");
+                continue;
+            }
+
+            var knownText = known is null ? string.Empty : $" {known.Name}: {known.Known}{(known.RebindFailures ? "; the VM keeps it on vfio-pci (keep-on-vfio)" : string.Empty)}.";
             switch (f.CanReset)
             {
                 case null:
@@ -263,11 +273,11 @@ internal static class GpuChecks
                     break;
                 case false:
                     yield return F(id, Severity.Warning, subject,
-                        $"{f.Label} has no FLR and no reset method: it may not survive a VM restart (black screen or hang until the host reboots).",
+                        $"{f.Label} has no FLR and no reset method: it may not survive a VM restart (black screen or hang until the host reboots).{knownText}",
                         evidence, "Test start, stop, start without rebooting the host; if it fails, plan host reboots between runs or use another card.");
                     break;
                 default:
-                    yield return F(id, Severity.Ok, subject, $"{f.Label} can be reset ({(f.ResetMethods is { Count: > 0 } r ? string.Join(", ", r) : "FLR")}).", evidence, null);
+                    yield return F(id, Severity.Ok, subject, $"{f.Label} can be reset ({(f.ResetMethods is { Count: > 0 } r ? string.Join(", ", r) : "FLR")}).{knownText}", evidence, null);
                     break;
             }
         }
@@ -284,7 +294,7 @@ internal static class GpuChecks
             var evidence = gpu.Functions.Select(f => $"/sys/bus/pci/devices/{f.Address}/driver: {f.Driver ?? "(none)"}{(f.DriverOverride is { } o ? $", driver_override: {o}" : string.Empty)}").ToList();
             var mode = e.Vm?.Mode ?? (gpu.Functions.Any(f => bound.Contains(f.Address)) ? PassthroughMode.Static : (PassthroughMode?)null);
             var builtIn = gpu.Functions.Where(f => f.Driver is string d && BuiltInDrivers.Contains(d)).ToList();
-            var onHost = gpu.Functions.Where(f => f.Driver is not null and not "vfio-pci").ToList();
+            var onHost = gpu.Functions.Where(f => f.Driver is not null && !f.IsVfioBound).ToList();
             var onVfio = gpu.Functions.Where(f => f.IsVfioBound).ToList();
 
             if (mode == PassthroughMode.Static && onHost.Count > 0)

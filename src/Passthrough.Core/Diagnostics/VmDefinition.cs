@@ -49,6 +49,7 @@ public static class VmDefinition
             HugepagePageKiB = VmTuning.PageKiB(domain.Root, domain.Source, out var backed),
             HugepagesBacked = backed,
             MemoryKiB = VmTuning.MemoryKiB(domain.Root, domain.Source),
+            KeepOnVfio = config?.KeepOnVfio == true,
         };
     }
 }

@@ -19,6 +19,19 @@ public sealed record GpuAttachment(PciSlot Slot, IReadOnlyList<int> Functions)
     /// <summary>Attach even on an i440fx machine, where lint reports pcie-on-i440fx (`--allow-i440fx`).</summary>
     public bool AllowI440fx { get; init; }
 
+    /// <summary>One SR-IOV virtual function passed on its own: only its hostdev, shown to the guest as function 0
+    /// (a guest sees no device in a slot without function 0).</summary>
+    public bool VirtualFunction { get; init; }
+
+    /// <summary>`&lt;driver model&gt;` on every hostdev written (a VFIO variant driver); null leaves it as is.</summary>
+    public string? DriverModel { get; init; }
+
+    /// <summary>Passes the one virtual function at <paramref name="address"/>.</summary>
+    public static GpuAttachment ForVirtualFunction(PciAddress address) =>
+        new(address.Slot, [address.Function]) { VirtualFunction = true };
+
+    public GpuAttachment WithDriverModel(string? model) => this with { DriverModel = model };
+
     public GpuAttachment WithAllowI440fx(bool allow) => this with { AllowI440fx = allow };
 
     public GpuAttachment WithRom(string? file, bool? bar) => this with { RomFile = file, RomBar = bar };

@@ -36,7 +36,7 @@ public static partial class DomainEdits
 
         var functions = gpu.Functions.Distinct().Order().ToList();
         var devices = EnsureDevices(domain);
-        var existing = domain.PciHostdevs.Where(h => h.Source.Slot == gpu.Slot).ToList();
+        var existing = domain.PciHostdevs.Where(h => gpu.VirtualFunction ? h.Source == gpu.Slot.Function(functions[0]) : h.Source.Slot == gpu.Slot).ToList();
 
         // Reuse the guest slot the card already has when all its functions agree on one.
         var guestSlots = existing.Where(h => h.Guest is not null).Select(h => (h.Guest!.Value.Domain, h.Guest.Value.Bus, h.Guest.Value.Slot)).Distinct().ToList();
@@ -60,7 +60,7 @@ public static partial class DomainEdits
         }
 
         var hookBinds = domain.PassthroughConfig is not null;
-        var multi = functions.Count > 1 || existing.Any(h => !functions.Contains(h.Source.Function));
+        var multi = !gpu.VirtualFunction && (functions.Count > 1 || existing.Any(h => !functions.Contains(h.Source.Function)));
         foreach (var function in functions)
         {
             var source = gpu.Slot.Function(function);
@@ -78,6 +78,11 @@ public static partial class DomainEdits
                 hostdev.Managed = managed;
             }
 
+            if (gpu.DriverModel is not null)
+            {
+                hostdev.DriverModel = gpu.DriverModel;
+            }
+
             if (function == functions[0])
             {
                 if (gpu.RomBar is bool bar)
@@ -91,14 +96,20 @@ public static partial class DomainEdits
                 }
             }
 
-            hostdev.Guest = new GuestPciAddress(target.Domain, target.Bus, target.Slot, function, multi && function == functions[0]);
+            // A lone virtual function is function 0 of its guest slot, whatever its host function number.
+            hostdev.Guest = new GuestPciAddress(target.Domain, target.Bus, target.Slot, gpu.VirtualFunction ? 0 : function, multi && function == functions[0]);
         }
     }
 
     /// <summary>Removes every hostdev whose source is a function of the slot.</summary>
-    public static int RemoveGpu(DomainDocument domain, PciSlot slot)
+    public static int RemoveGpu(DomainDocument domain, PciSlot slot) => Remove(domain, h => h.Source.Slot == slot);
+
+    /// <summary>Removes the hostdev of one host function (an SR-IOV virtual function passed on its own).</summary>
+    public static int RemoveFunction(DomainDocument domain, PciAddress function) => Remove(domain, h => h.Source == function);
+
+    private static int Remove(DomainDocument domain, Func<PciHostdev, bool> which)
     {
-        var victims = domain.PciHostdevs.Where(h => h.Source.Slot == slot).ToList();
+        var victims = domain.PciHostdevs.Where(which).ToList();
         foreach (var h in victims)
         {
             XmlLayout.Remove(h.Element);

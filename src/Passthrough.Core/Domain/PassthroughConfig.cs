@@ -84,6 +84,31 @@ public sealed class PassthroughConfig
                     "Write it as DDDD:BB:SS.F, for example 0000:00:14.0 (see `passthrough list --all`).");
         })];
 
+    /// <summary>
+    /// &lt;passthrough:release keep-on-vfio="yes"/&gt; (dynamic mode): after the VM stops its functions stay on vfio-pci,
+    /// for cards that hang or crash when rebound to their host driver; `restore`/`unbind` still give them back.
+    /// </summary>
+    public bool KeepOnVfio
+    {
+        get
+        {
+            if (Element.Element(Ns + "release") is not { } release)
+            {
+                return false;
+            }
+
+            var text = (string?)release.Attribute("keep-on-vfio");
+            return text switch
+            {
+                "yes" => true,
+                "no" or null => false,
+                _ => throw PassthroughException.Input(
+                    $"{At(release)}<passthrough:release keep-on-vfio=\"{text}\"> is not yes or no.",
+                    "Write <passthrough:release keep-on-vfio=\"yes\"/> to keep the functions on vfio-pci after the VM stops, or leave the element out."),
+            };
+        }
+    }
+
     /// <summary>A time limit of &lt;passthrough:timeouts NAME="SECONDS"&gt;; null when not given.</summary>
     public TimeSpan? Timeout(string name)
     {

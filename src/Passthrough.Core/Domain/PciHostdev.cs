@@ -92,6 +92,35 @@ public sealed class PciHostdev
 
     public XElement? Rom => Element.Element("rom");
 
+    /// <summary>
+    /// `&lt;driver model='NAME'/&gt;`: the VFIO variant driver to bind (libvirt 10.0+, formatdomain.html#host-device-assignment,
+    /// e.g. mlx5_vfio_pci, or vfio-pci to force the generic one); null when not given. Setting null removes the attribute.
+    /// </summary>
+    public string? DriverModel
+    {
+        get => Element.Element("driver")?.Attribute("model")?.Value;
+        set
+        {
+            var driver = Element.Element("driver");
+            if (driver is null)
+            {
+                if (value is null)
+                {
+                    return;
+                }
+
+                // libvirt writes <driver> first, before <source>.
+                driver = XmlLayout.Insert(Element, new XElement("driver"), before: Element.Element("source"));
+            }
+
+            driver.SetAttributeValue("model", value);
+            if (value is null && !driver.HasAttributes && !driver.HasElements)
+            {
+                XmlLayout.Remove(driver);
+            }
+        }
+    }
+
     /// <summary>`&lt;rom bar='on|off'&gt;`; null when not given (QEMU's default: on). Setting null removes it.</summary>
     public bool? RomBar
     {

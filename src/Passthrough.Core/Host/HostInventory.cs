@@ -57,7 +57,8 @@ public sealed class HostInventory
         return result;
     }
 
-    /// <summary>Every slot that has a display-class function, with all of that slot's functions.</summary>
+    /// <summary>Every slot that has a display-class function, with all of that slot's functions; SR-IOV virtual
+    /// functions are never functions of a GPU (they sit in <see cref="Pci.Gpu.VirtualFunctions"/> of their PF's GPU).</summary>
     public IReadOnlyList<Gpu> Gpus
     {
         get
@@ -66,9 +67,9 @@ public sealed class HostInventory
             var gpus = new List<Gpu>();
             foreach (var f in Functions)
             {
-                if (f.IsDisplay && (gpus.Count == 0 || gpus[^1].Slot != f.Address.Slot))
+                if (f.IsDisplay && !f.IsVirtualFunction && (gpus.Count == 0 || gpus[^1].Slot != f.Address.Slot))
                 {
-                    gpus.Add(new Gpu(f.Address.Slot, FunctionsOf(f.Address.Slot)));
+                    gpus.Add(GpuOf(f.Address.Slot));
                 }
             }
 
@@ -76,7 +77,8 @@ public sealed class HostInventory
         }
     }
 
-    /// <summary>The GPU in a slot; throws the library's input error naming the slot when there is none.</summary>
+    /// <summary>The GPU in a slot (its functions without SR-IOV virtual functions); throws the library's input error
+    /// naming the slot when there is none, or when the slot holds only virtual functions.</summary>
     public Gpu Gpu(PciSlot slot)
     {
         var functions = FunctionsOf(slot);
@@ -87,7 +89,19 @@ public sealed class HostInventory
                 "Run `passthrough list` to see the GPUs and their slots.");
         }
 
-        return new Gpu(slot, functions);
+        if (functions.All(f => f.IsVirtualFunction))
+        {
+            throw SriovRules.SlotOfVirtualFunctions(slot, functions);
+        }
+
+        return GpuOf(slot);
+    }
+
+    private Gpu GpuOf(PciSlot slot)
+    {
+        var own = FunctionsOf(slot).Where(f => !f.IsVirtualFunction).ToList();
+        var vfs = Functions.Where(f => f.PhysicalFunction is { } pf && pf.Slot == slot).ToList();
+        return new Gpu(slot, own) { VirtualFunctions = vfs };
     }
 
     public GroupViability Viability(IommuGroup group) => GroupRules.EvaluateStandalone(group, _byAddress);

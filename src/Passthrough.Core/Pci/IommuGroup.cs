@@ -36,7 +36,8 @@ public static class GroupRules
                 continue;
             }
 
-            if (f.Driver is not null && !HarmlessDrivers.Contains(f.Driver))
+            // A VFIO variant driver (xe_vfio_pci, ...) is a vfio driver too: the member is held for a guest.
+            if (f.Driver is not null && !HarmlessDrivers.Contains(f.Driver) && !f.IsVfioBound)
             {
                 inTheWay.Add(f);
             }
@@ -67,9 +68,11 @@ public static class GroupRules
             return new GroupViability(false, "only bridges: nothing to assign", []);
         }
 
-        // The card users would pass: a display function's slot first, else the first endpoint's.
-        var principal = (endpoints.FirstOrDefault(f => f.IsDisplay) ?? endpoints[0]).Address.Slot;
-        var assigned = endpoints.Where(f => f.Address.Slot == principal).Select(f => f.Address).ToHashSet();
+        // The card users would pass: a display function's slot first, else the first endpoint's. An SR-IOV virtual
+        // function is passed on its own, so it is the card by itself and never part of its PF's slot.
+        var first = endpoints.FirstOrDefault(f => f.IsDisplay) ?? endpoints[0];
+        var principal = first.Address.Slot;
+        var assigned = endpoints.Where(f => first.IsVirtualFunction ? f.Address == first.Address : f.Address.Slot == principal && !f.IsVirtualFunction).Select(f => f.Address).ToHashSet();
         var result = Evaluate(group, assigned, functions);
         if (!result.Viable)
         {

@@ -64,6 +64,16 @@ public sealed record PciFunction
     /// <summary>`sriov_numvfs`.</summary>
     public int? SriovNumVfs { get; init; }
 
+    /// <summary>The `physfn` link's target: set only on an SR-IOV virtual function (sysfs-bus-pci, "physfn").</summary>
+    public PciAddress? PhysicalFunction { get; init; }
+
+    /// <summary>
+    /// The bound driver's module uses vfio_pci_core (it is listed in /sys/module/vfio_pci_core/holders): vfio-pci
+    /// itself or a VFIO variant driver (xe_vfio_pci, mlx5_vfio_pci, nvgrace_gpu_vfio_pci, ...). Null when unbound or
+    /// unknown. The kernel's own fact, not a list of names (drivers/vfio/pci/Kconfig: variants build on VFIO_PCI_CORE).
+    /// </summary>
+    public bool? DriverUsesVfioPciCore { get; init; }
+
     /// <summary>Resizable BAR extended capability, from `config`.</summary>
     public bool? ResizableBar { get; init; }
 
@@ -82,7 +92,14 @@ public sealed record PciFunction
     /// <summary>Bridges are not assigned to guests and do not count against group viability.</summary>
     public bool IsBridge => Class?.IsBridge == true;
 
-    public bool IsVfioBound => Driver is "vfio-pci";
+    /// <summary>Held by VFIO for a guest: vfio-pci, or a VFIO variant driver (which counts as assigned everywhere).</summary>
+    public bool IsVfioBound => Driver is "vfio-pci" || IsVfioVariantBound;
+
+    /// <summary>On a VFIO variant driver: not vfio-pci, but its module builds on vfio_pci_core.</summary>
+    public bool IsVfioVariantBound => Driver is not null and not "vfio-pci" && DriverUsesVfioPciCore == true;
+
+    /// <summary>An SR-IOV virtual function: passed on its own, never as a "function of the GPU" of its slot.</summary>
+    public bool IsVirtualFunction => PhysicalFunction is not null;
 
     /// <summary>A human label: device name from pci.ids, else class description and ids.</summary>
     public string Label =>

@@ -10,7 +10,7 @@ public class ListJsonContractTests
     private static readonly string[] DeviceKeys =
     [
         "address", "vendorId", "deviceId", "subsystemVendorId", "subsystemDeviceId", "classCode", "vendorName", "deviceName",
-        "driver", "driverOverride", "iommuGroup", "resetMethods", "flr", "bootVga", "hasRom",
+        "driver", "driverOverride", "iommuGroup", "resetMethods", "flr", "bootVga", "hasRom", "physicalFunction",
     ];
 
     private TempDirectory _dir = null!;
@@ -70,7 +70,7 @@ public class ListJsonContractTests
         Assert.That(json.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "gpus" }));
         var gpus = json.GetProperty("gpus").EnumerateArray().ToList();
         Assert.That(gpus.Select(g => g.GetProperty("slot").GetString()), Is.EqualTo(new[] { "0000:03:00", "0000:0f:00" }));
-        Assert.That(gpus[0].EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "slot", "bootVga", "functions" }));
+        Assert.That(gpus[0].EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "slot", "bootVga", "functions", "virtualFunctions" }));
         Assert.That(gpus.Select(g => g.GetProperty("bootVga").GetBoolean()), Is.EqualTo(new[] { false, true }));
         var vga = gpus[0].GetProperty("functions")[0];
         AssertDevice(vga);
