@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Passthrough.Adapters.Binding;
 using Passthrough.Adapters.Sysfs;
-using Passthrough.Cli.Rendering;
 using Passthrough.Binding;
+using Passthrough.Cli.Rendering;
 using Passthrough.Errors;
 using Passthrough.Host;
 using Passthrough.Pci;
