@@ -156,6 +156,16 @@ public sealed class SimulatedHost : IDisposable
         return this;
     }
 
+    /// <summary>Who a process runs as: ROOT/proc/PID/status with its real uid, and that user in ROOT/etc/passwd.</summary>
+    public SimulatedHost RunsAs(int pid, string user, int uid)
+    {
+        var id = uid.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText(Path.Join(Root, "proc", pid.ToString(CultureInfo.InvariantCulture), "status"), $"Name:\tx\nUmask:\t0022\nUid:\t{id}\t{id}\t{id}\t{id}\nGid:\t{id}\t{id}\t{id}\t{id}\n");
+        Directory.CreateDirectory(Path.Join(Root, "etc"));
+        File.AppendAllText(Path.Join(Root, "etc", "passwd"), $"{user}:x:{id}:{id}::/home/{user}:/bin/bash\n");
+        return this;
+    }
+
     public void RemoveProcess(int pid) => Directory.Delete(Path.Join(Root, "proc", pid.ToString(CultureInfo.InvariantCulture)), recursive: true);
 
     /// <summary>The driver a function is on now.</summary>

@@ -108,6 +108,12 @@ public sealed class BindingEngine
 
         var inventory = _reader.Read();
         var plan = BindingPlan.Build(devices, inventory, title);
+        if (mode != PassthroughMode.SingleGpu)
+        {
+            // Single-GPU mode stops the display manager first and checks after (SingleGpuSwapPlan).
+            new DeviceHolders(_root).EnsureFree([.. plan.Functions.Where(f => !f.AlreadyBound).Select(f => inventory.Find(f.Address)!)], title);
+        }
+
         var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
         {
