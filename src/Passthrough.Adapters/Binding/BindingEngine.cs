@@ -114,6 +114,8 @@ public sealed class BindingEngine
             new DeviceHolders(_root).EnsureFree([.. plan.Functions.Where(f => !f.AlreadyBound).Select(f => inventory.Find(f.Address)!)], title);
         }
 
+        var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
+
         var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
         {
@@ -134,7 +136,7 @@ public sealed class BindingEngine
                     steps = plan.Steps();
                 }
 
-                await run.ExecuteAllAsync(steps, cancellationToken).ConfigureAwait(false);
+                await run.ExecuteAllAsync(BarResizePlan.Insert(steps, resizes), cancellationToken).ConfigureAwait(false);
             }
 
             recorder.SetState(BindingJournal.Prepared);
@@ -252,6 +254,9 @@ public sealed class BindingEngine
                             "Close or stop those programs (a user session, a compositor, a monitoring tool), or stop them in the VM's prepare hook.");
                     }
 
+                    break;
+                case BarResizeStep resize:
+                    Binder.WriteAttribute(resize.HostPath, resize.Value, resize.ToString());
                     break;
                 case AttributeStep attribute:
                     Binder.WriteAttribute(attribute.Path, attribute.Value, attribute.What);

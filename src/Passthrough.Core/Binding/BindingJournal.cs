@@ -22,10 +22,13 @@ public enum JournalKind
 
     /// <summary>A PCI function was moved to vfio-pci (Target: address; Driver/Override: the original).</summary>
     Function,
+
+    /// <summary>A BAR was resized (Target: address; Bar: its index; Size: the original size in bytes).</summary>
+    BarSize,
 }
 
 /// <summary>One recorded change; written to the journal before the change is made.</summary>
-public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null);
+public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null, int? Bar = null, long? Size = null);
 
 /// <summary>
 /// The state journal at ROOT/run/passthrough/ID.json (ID: the domain uuid, or bind-ADDRESS for

@@ -54,6 +54,9 @@ public sealed record VmPassthroughConfig
 
     public BindingTimeouts Timeouts { get; init; } = BindingTimeouts.Default;
 
+    /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar&gt;).</summary>
+    public IReadOnlyList<BarRequest> Bars { get; init; } = [];
+
     /// <summary>Every function the engine moves to vfio-pci, in address order.</summary>
     public IReadOnlyList<PciAddress> Devices => [.. Hostdevs.Concat(ExtraDevices).Distinct().Order()];
 
@@ -123,6 +126,7 @@ public sealed record VmPassthroughConfig
             Modules = config.Modules,
             Hostdevs = [.. PciHostdev.In(root, source).Select(h => h.Source)],
             ExtraDevices = config.ExtraDevices,
+            Bars = config.Bars,
             Timeouts = new BindingTimeouts
             {
                 SysfsWrite = config.Timeout("sysfs-write") ?? defaults.SysfsWrite,
