@@ -411,6 +411,11 @@ internal static class GpuChecks
                         "The GPU supports Resizable BAR. With it on in the firmware, Windows guests have shown Code 43 (AMD Vega and newer) and some boards the 1:1 mapping refusal.",
                         [$"/sys/bus/pci/devices/{f.Address}/config: Resizable BAR capability"],
                         "If the guest fails, turn Re-Size BAR Support off in the firmware setup (Above 4G Decoding stays on).");
+                    foreach (var large in LargeBarFindings.For(f))
+                    {
+                        yield return large;
+                    }
+
                     break;
                 case false:
                     yield return F(id, Severity.Ok, f.Address.ToString(), "The GPU has no Resizable BAR capability.", [], null);
