@@ -28,7 +28,7 @@ internal static class LargeBarFindings
             var smaller = bar.Supported.Where(s => s < DefaultAperture / 2).DefaultIfEmpty().Max();
             var resize = smaller > 0 ? $"; or give the VM a smaller BAR: <passthrough:bar index=\"{bar.Index}\" size=\"{ResizableBar.Describe(smaller).Replace(" ", string.Empty, StringComparison.Ordinal)}\"/> in its <passthrough:config>" : string.Empty;
             yield return Doctor.F("resizable-bar", Severity.Warning, f.Address.ToString(),
-                $"BAR {bar.Index} is {ResizableBar.Describe(current)}, more than the 32 GiB 64-bit MMIO window OVMF gives a guest by default: the guest firmware cannot place it and the GPU fails in the VM (Code 43, no picture).",
+                $"BAR {bar.Index} is {ResizableBar.Describe(current)}: with the card's other BARs it does not fit the 32 GiB 64-bit MMIO window OVMF gives a guest by default, so the guest firmware cannot place it and the GPU fails in the VM (Code 43, no picture).",
                 [string.Create(CultureInfo.InvariantCulture, $"/sys/bus/pci/devices/{f.Address}: BAR {bar.Index} {ResizableBar.Describe(current)} now, offers {string.Join(" ", bar.Supported.Select(ResizableBar.Describe))}")],
                 string.Create(CultureInfo.InvariantCulture, $"Give OVMF a larger window: <cpu><maxphysaddr mode='passthrough'/></cpu> with a current OVMF, or <qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='opt/ovmf/X-PciMmio64Mb,string={mib}'/></qemu:commandline> (xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'){resize}."));
         }
