@@ -159,6 +159,8 @@ public static class FixtureHosts
                     .SwitchPort("0000:02:00.0", "1002:1479", group: 12, revision: 0x10, below: down => down
                         .Function("0000:03:00.0", "1002:744c", 0x030000, subsystem: "1002:0e3b", revision: 0xc8, driver: "amdgpu", group: 13, rebarCurrent: 15, rebarSizes: 0x000ff000)
                         .Function("0000:03:00.1", "1002:ab30", 0x040300, subsystem: "1002:ab30", driver: "snd_hda_intel", group: 13))))
+            .RootPort("0000:00:02.2", "1022:14db", group: 3, acs: true, below: b => b
+                .Function("0000:04:00.0", "144d:a80a", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 14, flr: true))
             .RootPort("0000:00:08.1", "1022:14dd", group: 4, acs: true, below: b => b
                 .Function("0000:0f:00.0", "1002:164e", 0x030000, subsystem: "1043:8877", revision: 0xc1, driver: "amdgpu", group: 15, bootVga: true)
                 .Function("0000:0f:00.1", "1002:1640", 0x040300, subsystem: "1043:8877", driver: "snd_hda_intel", group: 16))
