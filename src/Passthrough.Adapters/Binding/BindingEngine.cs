@@ -108,13 +108,13 @@ public sealed class BindingEngine
 
         var inventory = _reader.Read();
         var plan = BindingPlan.Build(devices, inventory, title);
+        // Bad input first (exit 2), then what the host is doing; both before any change.
+        var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
         if (mode != PassthroughMode.SingleGpu)
         {
             // Single-GPU mode stops the display manager first and checks after (SingleGpuSwapPlan).
             new DeviceHolders(_root).EnsureFree([.. plan.Functions.Where(f => !f.AlreadyBound).Select(f => inventory.Find(f.Address)!)], title);
         }
-
-        var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
 
         var recorder = new JournalRecorder(Journals, new BindingJournal { Id = id, Owner = owner, Mode = mode, Started = DateTimeOffset.UtcNow });
         try
