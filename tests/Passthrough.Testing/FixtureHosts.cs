@@ -25,6 +25,8 @@ public static class FixtureHosts
         ["igpu-sriov-xe"] = IgpuSriovXe,
         ["rx7600-navi33-dual"] = Rx7600Navi33Dual,
         ["laptop-rtx4060-3d"] = LaptopRtx4060,
+
+        ["dual-gpu-gnome-rebar"] = DualGpuGnomeRebar,
     };
 
     /// <summary>The fixture names, for [TestCaseSource].</summary>
@@ -138,6 +140,58 @@ public static class FixtureHosts
             .Function("0000:0f:00.6", "1022:15e3", 0x040300, subsystem: "1043:8877", driver: "snd_hda_intel", group: 20))
         .Function("0000:00:14.0", "1022:790b", 0x0c0500, subsystem: "1043:8877", revision: 0x71, driver: "piix4_smbus", group: 6)
         .Function("0000:00:14.3", "1022:790e", 0x060100, subsystem: "1043:8877", revision: 0x51, group: 6);
+
+    /// <summary>
+    /// Issue 15's dual-GPU desktop in dynamic mode: seed 003's AM5 board with the iGPU (0f:00.0, card0) running
+    /// the desktop and the RX 7900 XTX (03:00.0, card1; HDMI audio card1) on amdgpu for the VM, which gnome-shell
+    /// (pid 2301, user alice) holds open too; the card's BAR 0 resized to 32 GiB (offers 256 MiB..32 GiB).
+    /// </summary>
+    public static HostTreeBuilder DualGpuGnomeRebar()
+    {
+        const string dgpu = "sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.0";
+        const string audio = "sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/0000:02:00.0/0000:03:00.1";
+        const string igpu = "sys/devices/pci0000:00/0000:00:08.1/0000:0f:00.0";
+        var builder = new HostTreeBuilder()
+            .Describe("Issue 15: dual-GPU GNOME desktop in dynamic mode; gnome-shell holds the dGPU's card1; its BAR 0 is 32 GiB (Resizable BAR).")
+            .Describe("Built on seed 003's board: the iGPU drives the desktop, the RX 7900 XTX is on amdgpu between VM runs. Filled in: processes, DRM and sound nodes, BAR sizes.")
+            .Amd("AMD Ryzen 9 7950X 16-Core Processor", cores: 16, threads: 32)
+            .Kernel("6.17.7-300.fc43.x86_64")
+            .Cmdline("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.17.7-300.fc43.x86_64 root=UUID=0b2d7c8e-6f1a-4c55-9d0e-3c1f6a2b7e41 ro rootflags=subvol=root rhgb quiet amd_iommu=on iommu=pt")
+            .Modules("vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "vfio", "kvm_amd", "kvm", "amdgpu", "snd_hda_intel", "nvme", "ccp")
+            .Dmi("ASUSTeK COMPUTER INC.", "ROG STRIX X670E-E GAMING WIFI", "American Megatrends Inc.", "2124", "03/17/2025")
+            .DefaultGroupType("identity")
+            .Function("0000:00:00.0", "1022:14d8", 0x060000, subsystem: "1043:8877", group: 0)
+            .Function("0000:00:01.0", "1022:14da", 0x060000, group: 1)
+            .RootPort("0000:00:01.1", "1022:14db", group: 2, acs: true, below: b => b
+                .SwitchPort("0000:01:00.0", "1002:1478", group: 11, acs: true, revision: 0x10, below: up => up
+                    .SwitchPort("0000:02:00.0", "1002:1479", group: 12, revision: 0x10, below: down => down
+                        .Function("0000:03:00.0", "1002:744c", 0x030000, subsystem: "1002:0e3b", revision: 0xc8, driver: "amdgpu", group: 13, rebarCurrent: 15, rebarSizes: 0x000ff000)
+                        .Function("0000:03:00.1", "1002:ab30", 0x040300, subsystem: "1002:ab30", driver: "snd_hda_intel", group: 13))))
+            .RootPort("0000:00:02.2", "1022:14db", group: 3, acs: true, below: b => b
+                .Function("0000:04:00.0", "144d:a80a", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 14, flr: true))
+            .RootPort("0000:00:08.1", "1022:14dd", group: 4, acs: true, below: b => b
+                .Function("0000:0f:00.0", "1002:164e", 0x030000, subsystem: "1043:8877", revision: 0xc1, driver: "amdgpu", group: 15, bootVga: true)
+                .Function("0000:0f:00.1", "1002:1640", 0x040300, subsystem: "1043:8877", driver: "snd_hda_intel", group: 16))
+            .Function("0000:00:14.0", "1022:790b", 0x0c0500, subsystem: "1043:8877", revision: 0x71, driver: "piix4_smbus", group: 6);
+        foreach (var (dir, node) in new[] { (igpu, "card0"), (igpu, "renderD128"), (dgpu, "card1"), (dgpu, "renderD129") })
+        {
+            builder.Link($"/{dir}/drm/{node}/device", "../../../" + dir[(dir.LastIndexOf('/') + 1)..])
+                .Link($"/sys/class/drm/{node}", "../../" + dir["sys/".Length..] + "/drm/" + node);
+        }
+
+        return builder
+            .Link($"/{audio}/sound/card1/device", "../../../0000:03:00.1")
+            .Link("/sys/class/sound/card1", "../../" + audio["sys/".Length..] + "/sound/card1")
+            .File("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ngdm:x:42:42::/var/lib/gdm:/sbin/nologin\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n")
+            .File("/proc/2301/comm", "gnome-shell\n")
+            .File("/proc/2301/status", "Name:\tgnome-shell\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n")
+            .Link("/proc/2301/fd/14", "/dev/dri/card0")
+            .Link("/proc/2301/fd/15", "/dev/dri/renderD128")
+            .Link("/proc/2301/fd/16", "/dev/dri/card1")
+            .File("/proc/2455/comm", "pipewire\n")
+            .File("/proc/2455/status", "Name:\tpipewire\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n")
+            .Link("/proc/2455/fd/30", "/dev/snd/controlC0");
+    }
 
     /// <summary>
     /// Seed 004: Unraid 7.2.3 on an MSI X870E Carbon (Ryzen 9 9950X3D, Radeon iGPU as primary display), the RTX

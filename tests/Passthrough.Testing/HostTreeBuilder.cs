@@ -115,9 +115,9 @@ public sealed class HostTreeBuilder
     /// <summary>A function on the root bus (host bridge, iGPU, chipset devices). See <see cref="PciBus.Function"/>.</summary>
     public HostTreeBuilder Function(string address, string ids, int cls, string? subsystem = null, int revision = 0, string? driver = null,
         int? group = null, bool flr = false, bool bootVga = false, string? resetMethods = null, bool? rom = null, int sriovTotalVfs = 0,
-        int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null)
+        int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null, int? rebarCurrent = null, uint rebarSizes = 0x0003fff0)
     {
-        _rootBus.Function(address, ids, cls, subsystem, revision, driver, group, flr, bootVga, resetMethods, rom, sriovTotalVfs, sriovNumVfs, rebar, config, driverOverride, physfn);
+        _rootBus.Function(address, ids, cls, subsystem, revision, driver, group, flr, bootVga, resetMethods, rom, sriovTotalVfs, sriovNumVfs, rebar, config, driverOverride, physfn, rebarCurrent, rebarSizes);
         return this;
     }
 
@@ -214,7 +214,20 @@ public sealed class HostTreeBuilder
             Text(Add, dir, "irq", f.IsBridge ? "122" : "16");
             Text(Add, dir, "driver_override", f.DriverOverride ?? "(null)");
             // One unassigned BAR line: lspci insists on the file; the kernel writes 13 (17 for bridges).
-            Text(Add, dir, "resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000");
+            if (f.RebarCurrent is int code)
+            {
+                // drivers/pci/pci-sysfs.c: resource has 13 lines (BARs, ROM, SR-IOV BARs); resource0_resize the offered sizes, bit 0 = 1 MiB.
+                var size = 1L << (20 + code);
+                var lines = Enumerable.Repeat("0x0000000000000000 0x0000000000000000 0x0000000000000000", 13).ToArray();
+                lines[0] = string.Create(CultureInfo.InvariantCulture, $"0x{0x7800000000L:x16} 0x{0x7800000000L + size - 1:x16} 0x000000000014220c");
+                Text(Add, dir, "resource", string.Join('\n', lines));
+                Text(Add, dir, "resource0_resize", string.Create(CultureInfo.InvariantCulture, $"{(ulong)(f.RebarSizes >> 4):x16}"));
+            }
+            else
+            {
+                Text(Add, dir, "resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000");
+            }
+
             var reset = f.ResetMethods ?? DefaultResetMethods(f, busCounts);
             if (reset.Length > 0)
             {
@@ -366,7 +379,7 @@ public sealed class HostTreeBuilder
         /// </summary>
         public PciBus Function(string address, string ids, int cls, string? subsystem = null, int revision = 0, string? driver = null,
             int? group = null, bool flr = false, bool bootVga = false, string? resetMethods = null, bool? rom = null, int sriovTotalVfs = 0,
-            int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null)
+            int sriovNumVfs = 0, bool rebar = false, int config = 4096, string? driverOverride = null, string? physfn = null, int? rebarCurrent = null, uint rebarSizes = 0x0003fff0)
         {
             var (vendor, device) = Ids(ids);
             var (subVendor, subDevice) = subsystem is null ? (0, 0) : Ids(subsystem);
@@ -383,7 +396,9 @@ public sealed class HostTreeBuilder
                 Rom = rom,
                 SriovTotalVfs = sriovTotalVfs,
                 SriovNumVfs = sriovNumVfs,
-                Rebar = rebar,
+                Rebar = rebar || rebarCurrent is not null,
+                RebarCurrent = rebarCurrent,
+                RebarSizes = rebarSizes,
                 ConfigLength = config,
                 DriverOverride = driverOverride,
                 Physfn = physfn,
@@ -482,6 +497,12 @@ public sealed class HostTreeBuilder
 
         public bool Rebar { get; init; }
 
+        /// <summary>BAR 0's encoded current size (0 = 1 MiB); set: the kernel's resource0_resize and a sized resource line too.</summary>
+        public int? RebarCurrent { get; init; }
+
+        /// <summary>The ReBAR capability dword: bits 4..31 offer 1 MiB..128 TiB.</summary>
+        public uint RebarSizes { get; init; } = 0x0003fff0;
+
         public bool Acs { get; init; }
 
         public int ConfigLength { get; init; } = 4096;
@@ -555,8 +576,8 @@ public sealed class HostTreeBuilder
                 {
                     caps.Add((0x0015, 0x0C, b =>
                     {
-                        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], 0x0003fff0);           // sizes 1 MB .. 128 GB
-                        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], (1u << 5) | (8u << 8)); // 1 BAR (BAR 0), current 256 MB
+                        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], RebarSizes);                                // sizes offered (default 1 MB .. 8 GB)
+                        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], (1u << 5) | ((uint)(RebarCurrent ?? 8) << 8)); // 1 BAR (BAR 0), current (default 256 MB)
                     }
                     ));
                 }

@@ -165,6 +165,32 @@ public sealed class SimulatedHost : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// A resizable BAR as sysfs shows it without root's config space: `resourceN_resize` (the offered sizes,
+    /// bit 0 = 1 MiB) and line N of `resource` with the current size.
+    /// </summary>
+    public SimulatedHost ResizableBar(string address, int index, ulong offeredMask, long currentBytes)
+    {
+        var dir = Sys($"bus/pci/devices/{address}");
+        File.WriteAllText(Path.Join(dir, $"resource{index.ToString(CultureInfo.InvariantCulture)}_resize"), $"{offeredMask:x16}\n");
+        var resource = Path.Join(dir, "resource");
+        var lines = File.Exists(resource) ? File.ReadAllLines(resource) : [.. Enumerable.Repeat("0x0000000000000000 0x0000000000000000 0x0000000000000000", 13)];
+        var start = 0x7800000000L + (index * 0x400000000L);
+        lines[index] = $"0x{start:x16} 0x{start + currentBytes - 1:x16} 0x000000000014220c";
+        File.WriteAllLines(resource, lines);
+        return this;
+    }
+
+    /// <summary>Who a process runs as: ROOT/proc/PID/status with its real uid, and that user in ROOT/etc/passwd.</summary>
+    public SimulatedHost RunsAs(int pid, string user, int uid)
+    {
+        var id = uid.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText(Path.Join(Root, "proc", pid.ToString(CultureInfo.InvariantCulture), "status"), $"Name:\tx\nUmask:\t0022\nUid:\t{id}\t{id}\t{id}\t{id}\nGid:\t{id}\t{id}\t{id}\t{id}\n");
+        Directory.CreateDirectory(Path.Join(Root, "etc"));
+        File.AppendAllText(Path.Join(Root, "etc", "passwd"), $"{user}:x:{id}:{id}::/home/{user}:/bin/bash\n");
+        return this;
+    }
+
     public void RemoveProcess(int pid) => Directory.Delete(Path.Join(Root, "proc", pid.ToString(CultureInfo.InvariantCulture)), recursive: true);
 
     /// <summary>The driver a function is on now.</summary>

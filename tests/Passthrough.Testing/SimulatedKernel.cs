@@ -229,6 +229,14 @@ public class SimulatedKernel : IKernelWriter, IProcessRunner
             return;
         }
 
+        // /sys/bus/pci/devices/DEV/resourceN_resize (drivers/pci/pci-sysfs.c): EBUSY while a driver is bound,
+        // EINVAL for a size the mask does not offer; else BAR N takes the new size (line N of `resource`).
+        if (parts is ["sys", "bus", "pci", "devices", var rdev, var attribute] && attribute.StartsWith("resource", StringComparison.Ordinal) && attribute.EndsWith("_resize", StringComparison.Ordinal))
+        {
+            ResizeBar(rdev, int.Parse(attribute["resource".Length..^"_resize".Length], System.Globalization.CultureInfo.InvariantCulture), value);
+            return;
+        }
+
         var file = Path.Join(Root, host);
         if (!File.Exists(file))
         {
@@ -236,6 +244,28 @@ public class SimulatedKernel : IKernelWriter, IProcessRunner
         }
 
         File.WriteAllText(file, value + "\n");
+    }
+
+    private void ResizeBar(string device, int n, string value)
+    {
+        var dir = DeviceDir("pci", device);
+        var mask = Convert.ToUInt64(File.ReadAllText(Path.Join(dir, $"resource{n}_resize")).Trim(), 16);
+        if (CurrentDriver("pci", device) is not null)
+        {
+            throw new IOException("Device or resource busy");
+        }
+
+        if (!int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var code) || code < 0 || code > 43 || (mask & (1UL << code)) == 0)
+        {
+            throw new IOException("Invalid argument");
+        }
+
+        var resource = Path.Join(dir, "resource");
+        var lines = File.ReadAllLines(resource);
+        var parts = lines[n].Split(' ');
+        var start = Convert.ToInt64(parts[0], 16);
+        lines[n] = $"0x{start:x16} 0x{start + (1L << (20 + code)) - 1:x16} {parts[2]}";
+        File.WriteAllLines(resource, lines);
     }
 
     private void RequireDevice(string bus, string device)

@@ -167,6 +167,13 @@ public sealed class BindingEngine
 
         var inventory = _reader.Read();
         var plan = BindingPlan.Build(devices, inventory, title, config?.DriverModels);
+        // Bad input first (exit 2), then what the host is doing; both before any change.
+        var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
+        if (mode != PassthroughMode.SingleGpu)
+        {
+            // Single-GPU mode stops the display manager first and checks after (SingleGpuSwapPlan).
+            new DeviceHolders(_root).EnsureFree([.. plan.Functions.Where(f => !f.AlreadyBound).Select(f => inventory.Find(f.Address)!)], title);
+        }
 
         // Host tuning is planned (and its input checked) before anything changes, and runs first.
         var tuning = config is { Tuning.Any: true }
@@ -194,7 +201,7 @@ public sealed class BindingEngine
                     steps = plan.Steps();
                 }
 
-                await run.ExecuteAllAsync([.. tuning, .. steps], cancellationToken).ConfigureAwait(false);
+                await run.ExecuteAllAsync([.. tuning, .. BarResizePlan.Insert(steps, resizes)], cancellationToken).ConfigureAwait(false);
             }
 
             recorder.SetState(BindingJournal.Prepared);
@@ -312,6 +319,9 @@ public sealed class BindingEngine
                             "Close or stop those programs (a user session, a compositor, a monitoring tool), or stop them in the VM's prepare hook.");
                     }
 
+                    break;
+                case BarResizeStep resize:
+                    Binder.WriteAttribute(resize.HostPath, resize.Value, resize.ToString());
                     break;
                 case AttributeStep attribute:
                     Binder.WriteAttribute(attribute.Path, attribute.Value, attribute.What);

@@ -5,10 +5,10 @@ using Passthrough.Pci;
 
 namespace Passthrough.Adapters.Binding;
 
-/// <summary>A process with one of the GPU's device nodes open.</summary>
-public sealed record DeviceHolder(int Pid, string Command, string Node)
+/// <summary>A process with one of the GPU's device nodes open; <see cref="User"/> from its real uid (null when unknown).</summary>
+public sealed record DeviceHolder(int Pid, string Command, string Node, string? User = null)
 {
-    public override string ToString() => $"{Command} (pid {Pid}) has {Node} open";
+    public override string ToString() => User is null ? $"{Command} (pid {Pid}) has {Node} open" : $"{Command} (pid {Pid}) has {Node} open (user {User})";
 }
 
 /// <summary>
@@ -58,7 +58,16 @@ public sealed partial class DeviceHolders
 
             if (f.VendorId == NvidiaVendor && f.IsDisplay)
             {
-                prefixes.Add("/dev/nvidia");
+                // The nvidia driver names the card's own node in /proc/driver/nvidia/gpus/ADDRESS/information
+                // ("Device Minor: N" is /dev/nvidiaN); without it, any /dev/nvidia* node may be this card's.
+                if (NvidiaMinor(f.Address) is { } minor)
+                {
+                    exact.Add("/dev/nvidia" + minor);
+                }
+                else
+                {
+                    prefixes.Add("/dev/nvidia");
+                }
             }
         }
 
@@ -74,10 +83,35 @@ public sealed partial class DeviceHolders
             return [];
         }
 
+        var users = new ProcessUsers(_root);
         return [.. new DeviceNodeHolders(_root)
             .Find(node => exact.Contains(node) || prefixes.Any(p => node.StartsWith(p, StringComparison.Ordinal)), firstPerProcess: true)
-            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node))];
+            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node, users.Of(h.Pid)))];
     }
+
+    /// <summary>
+    /// Before any unbind, in every mode: a driver whose device is held open either blocks the unbind
+    /// (amdgpu, nvidia wait for the last close) or leaves the process with a dead node, so refuse
+    /// first, naming the processes, with nothing changed.
+    /// </summary>
+    public void EnsureFree(IReadOnlyList<PciFunction> functions, string owner)
+    {
+        var holding = Find(functions);
+        if (holding.Count > 0)
+        {
+            throw new DevicesHeldException(owner, functions, holding);
+        }
+    }
+
+    private string? NvidiaMinor(PciAddress address)
+    {
+        var text = SysfsFiles.ReadText(_root.Path($"/proc/driver/nvidia/gpus/{address}/information"));
+        var match = text is null ? null : NvidiaMinorLine().Match(text);
+        return match is { Success: true } ? match.Groups[1].Value : null;
+    }
+
+    [GeneratedRegex(@"^Device Minor:\s*(\d+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex NvidiaMinorLine();
 
     [GeneratedRegex(@"^(card|renderD)\d+$")]
     private static partial Regex DrmNode();

@@ -156,9 +156,10 @@ public sealed class HostEvidenceCollector
             return (null, null);
         }
 
+        var users = new ProcessUsers(_root);
         var holders = scanner
             .Find(node => node.StartsWith("/dev/dri/", StringComparison.Ordinal) || node.StartsWith("/dev/nvidia", StringComparison.Ordinal) || node.StartsWith("/dev/snd/", StringComparison.Ordinal))
-            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node, DeviceOf(h.Node)))
+            .Select(h => new DeviceHolder(h.Pid, h.Command, h.Node, DeviceOf(h.Node)) { User = users.Of(h.Pid) })
             .ToList();
         var seesAll = !_root.IsLiveSystem || Environment.IsPrivilegedProcess;
         return (seesAll ? holders : null, scanner.Commands());

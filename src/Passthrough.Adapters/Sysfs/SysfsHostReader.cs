@@ -107,6 +107,7 @@ public sealed class SysfsHostReader : IHostReader
             SriovTotalVfs = SysfsFiles.ReadInt(F("sriov_totalvfs")),
             SriovNumVfs = SysfsFiles.ReadInt(F("sriov_numvfs")),
             ResizableBar = config?.HasResizableBar,
+            ResizableBars = SysfsResizableBars.Read(dir, config),
             Multifunction = config?.Multifunction,
             Acs = config?.HasAcs,
             UpstreamBridges = ReadUpstream(dir, address),

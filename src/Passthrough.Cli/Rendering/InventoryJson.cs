@@ -143,7 +143,39 @@ internal static class InventoryJson
         w.WriteBoolean("bootVga", f.BootVga == true);
         w.WriteBoolean("hasRom", f.HasRom);
         WriteStringOrNull(w, "physicalFunction", f.PhysicalFunction?.ToString());
+
+        WriteResizableBars(w, f.ResizableBars);
         w.WriteEndObject();
+    }
+
+    /// <summary>"resizableBars":[{"index","current","supported"}] in bytes; [] when none or unknown (issue 15).</summary>
+    private static void WriteResizableBars(Utf8JsonWriter w, IReadOnlyList<ResizableBar>? bars)
+    {
+        w.WriteStartArray("resizableBars");
+        foreach (var bar in bars ?? [])
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", bar.Index);
+            if (bar.Current is long current)
+            {
+                w.WriteNumber("current", current);
+            }
+            else
+            {
+                w.WriteNull("current");
+            }
+
+            w.WriteStartArray("supported");
+            foreach (var size in bar.Supported)
+            {
+                w.WriteNumberValue(size);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)

@@ -29,10 +29,13 @@ public enum JournalKind
 
     /// <summary>nr_hugepages was raised (Target: page size in kB; Before: nr_hugepages before; After: what was asked).</summary>
     Hugepages,
+
+    /// <summary>A BAR was resized (Target: address; Bar: its index; Size: the original size in bytes).</summary>
+    BarSize,
 }
 
 /// <summary>One recorded change; written to the journal before the change is made.</summary>
-public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null)
+public sealed record JournalEntry(JournalKind Kind, string Target, string? Driver = null, string? Override = null, int? Bar = null, long? Size = null)
 {
     /// <summary>A setting's value before the change (host tuning entries); absent from older journals.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -48,6 +48,7 @@ public static class RestorePlan
         var functions = journal.FunctionStates().Reverse().ToList();
         var steps = new List<HostStep>();
         steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Release)));
+        steps.AddRange(BarResizePlan.Restore(journal.Entries));
         steps.AddRange(journal.Entries.Where(e => e.Kind == JournalKind.Module).Reverse().Select(e => new ModuleStep(Load: true, e.Target)));
         steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Rebind)));
         steps.AddRange(SingleGpuSwapPlan.Restore(journal.Entries, timeouts));

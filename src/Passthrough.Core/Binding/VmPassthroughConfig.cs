@@ -63,6 +63,9 @@ public sealed record VmPassthroughConfig
     /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: after the VM stops its functions stay on vfio-pci.</summary>
     public bool KeepOnVfio { get; init; }
 
+    /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar&gt;).</summary>
+    public IReadOnlyList<BarRequest> Bars { get; init; } = [];
+
     /// <summary>Every function the engine moves to vfio-pci, in address order.</summary>
     public IReadOnlyList<PciAddress> Devices => [.. Hostdevs.Concat(ExtraDevices).Distinct().Order()];
 
@@ -136,6 +139,7 @@ public sealed record VmPassthroughConfig
             DriverModels = PciHostdev.In(root, source).Where(h => h.DriverModel is not null).DistinctBy(h => h.Source).ToDictionary(h => h.Source, h => h.DriverModel!),
             KeepOnVfio = config.KeepOnVfio,
             ExtraDevices = config.ExtraDevices,
+            Bars = config.Bars,
             Timeouts = new BindingTimeouts
             {
                 SysfsWrite = config.Timeout("sysfs-write") ?? defaults.SysfsWrite,

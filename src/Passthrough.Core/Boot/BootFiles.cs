@@ -50,6 +50,7 @@ public sealed class BootFiles
         "/boot/refind_linux.conf", "/etc/kernelstub/configuration",
         "/etc/dracut.conf", "/etc/mkinitcpio.conf", "/etc/initramfs-tools/modules",
         "/etc/libvirt/qemu.conf", "/boot/config/vfio-pci.cfg",
+        Setup.DesktopIgnorePlanner.RulesFile,
     ];
 
     /// <summary>Directories whose files (one level) are read.</summary>

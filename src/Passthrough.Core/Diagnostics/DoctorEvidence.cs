@@ -6,7 +6,11 @@ using Passthrough.Pci;
 namespace Passthrough.Diagnostics;
 
 /// <summary>A process holding a device node open (from /proc/PID/fd), and the PCI function behind the node when known.</summary>
-public sealed record DeviceHolder(int Pid, string Command, string DevicePath, PciAddress? Device);
+public sealed record DeviceHolder(int Pid, string Command, string DevicePath, PciAddress? Device)
+{
+    /// <summary>The user the process runs as (/proc/PID/status Uid, named by /etc/passwd); null when unknown.</summary>
+    public string? User { get; init; }
+}
 
 /// <summary>A libvirt hook script: /etc/libvirt/hooks/qemu or a file under qemu.d.</summary>
 public sealed record HookFile(string Path, bool Executable, string? SelinuxLabel);

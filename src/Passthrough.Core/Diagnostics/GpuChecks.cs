@@ -382,7 +382,7 @@ internal static class GpuChecks
             var addresses = gpu.Functions.Select(f => f.Address).ToHashSet();
             var nvidia = gpu.Functions.Any(f => f.Driver == "nvidia");
             var held = e.Holders.Where(h => (h.Device is { } d && addresses.Contains(d)) || (nvidia && h.Device is null && h.DevicePath.StartsWith("/dev/nvidia", StringComparison.Ordinal))).ToList();
-            var evidence = held.Select(h => $"/proc/{h.Pid}/fd → {h.DevicePath} ({h.Command})").ToList();
+            var evidence = held.Select(h => h.User is null ? $"/proc/{h.Pid}/fd → {h.DevicePath} ({h.Command})" : $"/proc/{h.Pid}/fd → {h.DevicePath} ({h.Command}, user {h.User})").ToList();
             if (nvidia && e.Processes?.Contains("nvidia-persistenced") == true)
             {
                 evidence.Add("process: nvidia-persistenced");
@@ -401,8 +401,8 @@ internal static class GpuChecks
             }
 
             yield return F(id, Severity.Warning, subject,
-                $"{string.Join(", ", names.Distinct())} hold{(names.Count == 1 ? "s" : string.Empty)} this GPU open: the driver cannot let go of it until they close it, and unbinding hangs.",
-                evidence, "Stop them before the VM starts (the single-GPU hooks stop the display manager; `systemctl stop nvidia-persistenced`).");
+                $"{string.Join(", ", names.Distinct())} hold{(names.Count == 1 ? "s" : string.Empty)} this GPU open: the driver cannot let go of it until they close it, so a dynamic VM's start and `passthrough bind` refuse while they do.",
+                evidence, "Stop them before the VM starts (the single-GPU hooks stop the display manager; `systemctl stop nvidia-persistenced`); keep a desktop off this GPU: `passthrough setup --mode dynamic` (GNOME), README \"Keeping the desktop off the passed GPU\" (KWin, wlroots, Hyprland).");
         }
     }
 
@@ -421,6 +421,11 @@ internal static class GpuChecks
                         "The GPU supports Resizable BAR. With it on in the firmware, Windows guests have shown Code 43 (AMD Vega and newer) and some boards the 1:1 mapping refusal.",
                         [$"/sys/bus/pci/devices/{f.Address}/config: Resizable BAR capability"],
                         "If the guest fails, turn Re-Size BAR Support off in the firmware setup (Above 4G Decoding stays on).");
+                    foreach (var large in LargeBarFindings.For(f))
+                    {
+                        yield return large;
+                    }
+
                     break;
                 case false:
                     yield return F(id, Severity.Ok, f.Address.ToString(), "The GPU has no Resizable BAR capability.", [], null);

@@ -109,6 +109,29 @@ public sealed class PassthroughConfig
         }
     }
 
+    /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar index="0" size="8GiB" [device=...]&gt;); see <see cref="Binding.BarResizePlan"/>.</summary>
+    public IReadOnlyList<Binding.BarRequest> Bars =>
+        [.. Element.Elements(Ns + "bar").Select(b =>
+        {
+            var indexText = (string?)b.Attribute("index") ?? "0";
+            if (!int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > 5)
+            {
+                throw PassthroughException.Input($"{At(b)}<passthrough:bar index=\"{indexText}\"> is not a BAR index (0 to 5).", "Write the index `passthrough list --all --json` shows under resizableBars, e.g. index=\"0\".");
+            }
+
+            var bytes = ResizableBar.RequireSize((string?)b.Attribute("size"), At(b));
+            var deviceText = (string?)b.Attribute("device");
+            PciAddress? device = null;
+            if (deviceText is not null)
+            {
+                device = PciAddress.TryParse(deviceText, out var address)
+                    ? address
+                    : throw PassthroughException.Input($"{At(b)}<passthrough:bar device=\"{deviceText}\"> is not a PCI address.", "Write it as DDDD:BB:SS.F, for example 0000:03:00.0.");
+            }
+
+            return new Binding.BarRequest(index, bytes, device);
+        })];
+
     /// <summary>A time limit of &lt;passthrough:timeouts NAME="SECONDS"&gt;; null when not given.</summary>
     public TimeSpan? Timeout(string name)
     {

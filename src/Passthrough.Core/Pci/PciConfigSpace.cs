@@ -121,6 +121,32 @@ public sealed class PciConfigSpace
         return false;
     }
 
+    /// <summary>Offset of an extended capability (0x100 and up); null when absent or not readable.</summary>
+    public int? FindExtendedCapability(int id)
+    {
+        if (HasExtendedCapability(id) != true)
+        {
+            return null;
+        }
+
+        var offset = 0x100;
+        for (var guard = 0; guard < 512 && offset >= 0x100 && offset + 4 <= _bytes.Length; guard++)
+        {
+            var header = ReadDword(offset)!.Value;
+            if ((header & 0xffff) == id)
+            {
+                return offset;
+            }
+
+            offset = (int)((header >> 20) & 0xffc);
+        }
+
+        return null;
+    }
+
+    /// <summary>The little-endian dword at <paramref name="offset"/>; null beyond the bytes read.</summary>
+    public uint? Dword(int offset) => ReadDword(offset);
+
     private uint? ReadDword(int offset) =>
         offset >= 0 && offset + 4 <= _bytes.Length
             ? BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan(offset, 4))

@@ -77,6 +77,9 @@ public sealed record PciFunction
     /// <summary>Resizable BAR extended capability, from `config`.</summary>
     public bool? ResizableBar { get; init; }
 
+    /// <summary>The resizable BARs (index, current and offered sizes), from `config` or `resourceN_resize`; empty: none; null: unknown.</summary>
+    public IReadOnlyList<ResizableBar>? ResizableBars { get; init; }
+
     /// <summary>Header type bit 7, from `config`.</summary>
     public bool? Multifunction { get; init; }
 

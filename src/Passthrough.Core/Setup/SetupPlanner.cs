@@ -122,6 +122,8 @@ public static partial class SetupPlanner
             }
         }
 
+        DesktopIgnorePlanner.Plan(request, draft);
+
         if (request.Mode != PassthroughMode.Static && (files.Exists(ModprobeFile) || files.Exists(DracutFile) || files.Exists(BindUnitFile)))
         {
             notes.Add($"Files from a static-mode setup are present ({string.Join(", ", new[] { ModprobeFile, DracutFile, BindUnitFile }.Where(files.Exists))}); `passthrough setup undo` removes them.");

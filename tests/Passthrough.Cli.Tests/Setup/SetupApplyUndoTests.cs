@@ -209,3 +209,45 @@ public sealed class SetupApplyUndoTests
         Assert.That(File.ReadAllText(Path.Join(root, "etc/kernel/cmdline")), Is.EqualTo("root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on pcie_acs_override=downstream,multifunction\n"));
     }
 }
+
+/// <summary>Issue 15: dynamic mode's setup keeps the desktop off the passed GPU with a udev rule, undone like every setup file.</summary>
+public class SetupDesktopIgnoreTests
+{
+    private const string Rules = "/etc/udev/rules.d/72-passthrough-desktop-ignore.rules";
+
+    [Test]
+    public void I_can_keep_gnome_off_my_passed_gpu_with_a_udev_rule_and_undo_it()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("arch-mkinitcpio", temp);
+
+        var plan = CliRun.Run("--root", root, "setup", "plan", "--slot", "0c:00", "--mode", "dynamic");
+        var apply = CliRun.Run("--root", root, "setup", "apply", "--slot", "0c:00", "--mode", "dynamic", "--yes");
+        var again = CliRun.Run("--root", root, "setup", "plan", "--slot", "0c:00", "--mode", "dynamic");
+
+        Assert.That(plan.ExitCode, Is.Zero, plan.ToString());
+        Assert.That(plan.Stdout, Does.Contain(Rules).And.Contain("KWIN_DRM_DEVICES"));
+        Assert.That(apply.ExitCode, Is.Zero, apply.ToString());
+        var written = File.ReadAllText(Path.Join(root, Rules));
+        Assert.That(written, Does.Contain("SUBSYSTEM==\"drm\", KERNEL==\"card[0-9]*\", KERNELS==\"0000:0c:00.0\", TAG-=\"seat\", TAG-=\"master-of-seat\", TAG+=\"mutter-device-ignore\""));
+        Assert.That(written, Does.Not.Contain("ID_SEAT"), "the seat variable is left as logind's rules set it");
+        Assert.That(written, Does.Not.Contain("0000:0c:00.1"), "only the card: audio has no DRM node");
+        Assert.That(again.Stdout, Does.Not.Contain(Rules), "a second plan has nothing left to do there");
+
+        var undo = CliRun.Run("--root", root, "setup", "undo", "--yes");
+
+        Assert.That(undo.ExitCode, Is.Zero, undo.ToString());
+        Assert.That(File.Exists(Path.Join(root, Rules)), Is.False);
+    }
+
+    [Test]
+    public void I_get_no_udev_rule_in_static_mode_where_vfio_pci_holds_the_card_from_boot()
+    {
+        using var temp = new TempDirectory();
+        var root = SetupFixtures.Create("arch-mkinitcpio", temp);
+
+        var plan = CliRun.Run("--root", root, "setup", "plan", "--slot", "0c:00");
+
+        Assert.That(plan.Stdout, Does.Not.Contain(Rules));
+    }
+}

@@ -10,7 +10,7 @@ public class ListJsonContractTests
     private static readonly string[] DeviceKeys =
     [
         "address", "vendorId", "deviceId", "subsystemVendorId", "subsystemDeviceId", "classCode", "vendorName", "deviceName",
-        "driver", "driverOverride", "iommuGroup", "resetMethods", "flr", "bootVga", "hasRom", "physicalFunction",
+        "driver", "driverOverride", "iommuGroup", "resetMethods", "flr", "bootVga", "hasRom", "physicalFunction", "resizableBars",
     ];
 
     private TempDirectory _dir = null!;

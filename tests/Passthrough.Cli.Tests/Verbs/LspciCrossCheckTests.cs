@@ -121,6 +121,28 @@ public partial class LspciCrossCheckTests
         Assert.That(ours.Values.Count(n => !n.Device.StartsWith("Device ", StringComparison.Ordinal)), Is.GreaterThan(0), "some names are known");
     }
 
+    [TestCaseSource(typeof(FixtureHosts), nameof(FixtureHosts.Names))]
+    public void Lspci_and_list_all_give_the_same_resizable_bars(string fixture)
+    {
+        var root = FixtureHosts.Expand(fixture, _dir.Combine(fixture));
+        // lspci -vvv: "BAR 0: current size: 256MB, supported: 1MB 2MB ... 8GB" under "Physical Resizable BAR".
+        var lspci = Blocks(Lspci("-A", "linux-sysfs", "-O", $"sysfs.path={root}/sys/bus/pci", "-vvv", "-D"))
+            .Where(kv => kv.Value.Contains("Physical Resizable BAR", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => string.Join("; ", RebarLine().Matches(kv.Value).Select(m => $"BAR {m.Groups[1].Value}: {m.Groups[2].Value}, {m.Groups[3].Value.Trim()}")), StringComparer.Ordinal);
+        var result = CliRun.Run("--root", root, "list", "--all", "--json");
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        static string Mb(long bytes) => bytes >= 1L << 30 ? $"{bytes >> 30}GB" : $"{bytes >> 20}MB";
+        var ours = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("devices").EnumerateArray()
+            .Where(d => d.GetProperty("resizableBars").GetArrayLength() > 0)
+            .ToDictionary(
+                d => d.GetProperty("address").GetString()!,
+                d => string.Join("; ", d.GetProperty("resizableBars").EnumerateArray().Select(b =>
+                    $"BAR {b.GetProperty("index").GetInt32()}: {Mb(b.GetProperty("current").GetInt64())}, {string.Join(' ', b.GetProperty("supported").EnumerateArray().Select(x => Mb(x.GetInt64())))}")),
+                StringComparer.Ordinal);
+
+        Assert.That(ours, Is.EqualTo(lspci));
+    }
+
     [Test]
     public void Lspci_agrees_with_list_all_on_this_machines_own_sys()
     {
@@ -157,6 +179,9 @@ public partial class LspciCrossCheckTests
 
     [GeneratedRegex(@"(?m)^\tKernel driver in use: (\S+)$")]
     private static partial Regex Driver();
+
+    [GeneratedRegex(@"(?m)^\t\tBAR (\d+): current size: (\S+), supported: (.*)$")]
+    private static partial Regex RebarLine();
 
     [GeneratedRegex(@"^(?<address>\S+) (?<class>[0-9a-f]{4}): (?<ids>[0-9a-f]{4}:[0-9a-f]{4})")]
     private static partial Regex LspciDn();
