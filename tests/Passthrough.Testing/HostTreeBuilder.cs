@@ -188,7 +188,12 @@ public sealed class HostTreeBuilder
         var all = _rootBus.AllFunctions().ToList();
         // SR-IOV VFs are found through the PF's capability, not the header's multifunction bit.
         var slots = all.Where(f => f.Physfn is null).GroupBy(f => f.Address.Slot).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
-        var byAddress = all.ToDictionary(f => f.Address);
+        var byAddress = new Dictionary<PciAddress, FunctionSpec>();
+        foreach (var f in all)
+        {
+            byAddress[f.Address] = f; // a test may declare an address twice; the kernel would show the last
+        }
+
         var virtfnCount = new Dictionary<PciAddress, int>();
         Add(new CaptureDirectory("sys/bus/pci/drivers"));
         Add(new CaptureDirectory("sys/kernel/iommu_groups"));

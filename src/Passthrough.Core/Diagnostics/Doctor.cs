@@ -71,7 +71,7 @@ public static class Doctor
         var host = evidence.Host;
         if (evidence.TargetSlots is { } slots)
         {
-            return [.. slots.Order().Select(host.FunctionsOf).Where(f => f.Count > 0).Select(f => new Gpu(f[0].Address.Slot, f))];
+            return [.. slots.Order().SelectMany(slot => TargetsIn(evidence, slot))];
         }
 
         // A boot display with SR-IOV VFs enabled stays the host's: its VFs are what goes to VMs (the sriov check).
@@ -82,6 +82,26 @@ public static class Doctor
         }
 
         return [.. gpus.Where(g => !g.BootVga || g.Functions.Any(f => f.IsVfioBound))];
+    }
+
+    /// <summary>
+    /// The targets in one asked slot: the slot's own functions, and each SR-IOV virtual function the VM passes as a
+    /// target of its own (a VF is never a function of its PF's GPU; the PF is a target only when asked or passed).
+    /// </summary>
+    private static IEnumerable<Gpu> TargetsIn(DoctorEvidence evidence, PciSlot slot)
+    {
+        var functions = evidence.Host.FunctionsOf(slot);
+        var passed = evidence.Vm?.HostDevices ?? [];
+        var own = functions.Where(f => !f.IsVirtualFunction).ToList();
+        if (own.Count > 0 && (evidence.Vm is null || own.Any(f => passed.Contains(f.Address))))
+        {
+            yield return new Gpu(slot, own);
+        }
+
+        foreach (var vf in functions.Where(f => f.IsVirtualFunction && passed.Contains(f.Address)))
+        {
+            yield return new Gpu(slot, [vf]);
+        }
     }
 
     /// <summary>"6.12.54-Unraid" → (6, 12); null when unknown.</summary>

@@ -289,4 +289,19 @@ public class SriovAndVariantDriverTests
         Assert.That(stop.ExitCode, Is.EqualTo(0), stop.ToString());
         Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("xe"));
     }
+
+    [Test]
+    public void Doctor_for_a_vm_that_passes_one_virtual_function_checks_that_vf_and_leaves_the_hosts_igpu_alone()
+    {
+        using var root = SmallHost.Fixture("igpu-sriov-xe");
+        using var dir = new TempDirectory();
+        var file = dir.Combine("vf.xml");
+        File.WriteAllText(file, "<domain type='kvm'><name>vf</name><metadata><passthrough:config xmlns:passthrough='urn:passthrough:1' mode='dynamic'/></metadata><devices><hostdev mode='subsystem' type='pci' managed='no'><driver model='xe_vfio_pci'/><source><address domain='0x0000' bus='0x00' slot='0x02' function='0x1'/></source></hostdev></devices></domain>");
+
+        var findings = Json(CliRun.Run("--root", root.Path, "doctor", "--xml", file, "--json") with { ExitCode = 0 }).GetProperty("findings").EnumerateArray().ToList();
+        string?[] Subjects(string id) => [.. findings.Where(f => f.GetProperty("id").GetString() == id).Select(f => f.GetProperty("subject").GetString())];
+
+        Assert.That(Subjects("reset"), Is.EqualTo(new[] { "0000:00:02.1" }), "the VF is checked on its own");
+        Assert.That(findings.Where(f => f.GetProperty("id").GetString() == "driver-binding").Select(f => f.GetProperty("message").GetString()), Has.None.Contains("0000:00:02.0"), "the host's PF is not asked to give up xe");
+    }
 }
