@@ -30,7 +30,12 @@ internal sealed class SetupVerb : IVerb
         return command;
     }
 
-    private sealed record Inputs(Option<string?> Slot, Option<string?> Vm, Option<string?> Mode, Option<bool> Json);
+    private sealed record Inputs(Option<string?> Slot, Option<string?> Vm, Option<string?> Mode, Option<bool> Json)
+    {
+        public Option<int?> Hugepages { get; } = new("--hugepages") { Description = "Reserve this many hugepages at boot (default_hugepagesz, hugepagesz, hugepages=).", HelpName = "COUNT" };
+
+        public Option<string?> HugepageSize { get; } = new("--hugepage-size") { Description = "The size of the pages --hugepages reserves (default 2M).", HelpName = "2M|1G" };
+    }
 
     private static Inputs AddInputs(Command command)
     {
@@ -44,6 +49,8 @@ internal sealed class SetupVerb : IVerb
         command.Options.Add(inputs.Vm);
         command.Options.Add(inputs.Mode);
         command.Options.Add(inputs.Json);
+        command.Options.Add(inputs.Hugepages);
+        command.Options.Add(inputs.HugepageSize);
         return inputs;
     }
 
@@ -214,7 +221,8 @@ internal sealed class SetupVerb : IVerb
         var modeText = result.GetValue(inputs.Mode);
         var modeValue = modeText is null ? vmMode ?? PassthroughMode.Static : PassthroughModes.Parse(modeText, "--mode");
         var files = new BootFilesReader(root).Read();
-        return SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files });
+        var hugepages = result.GetValue(inputs.Hugepages) is { } count ? BootHugepages.Parse(count, result.GetValue(inputs.HugepageSize)) : null;
+        return SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files, Hugepages = hugepages });
     }
 
     /// <summary>The domain's PCI hostdevs and its passthrough mode, read from libvirt through the domain model.</summary>
