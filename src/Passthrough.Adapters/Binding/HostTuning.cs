@@ -96,7 +96,7 @@ internal sealed class HostTuningExecutor(HostRoot root, IDriverBinder binder, Fu
             var @short = step.Target - now;
             throw PassthroughException.Failure(
                 $"{step.Owner} needs {step.Needed} hugepages of {name} but the kernel found only {now} of the {step.Target} asked for: {@short} short (memory too fragmented or too small).",
-                $"Reserve them at boot, when memory is not fragmented: `passthrough setup --hugepages {step.Needed} --hugepage-size {SetupSize(step.PageKiB)}` adds hugepagesz={SetupSize(step.PageKiB)} hugepages={step.Needed} to the kernel command line; or free memory and start again.");
+                $"Reserve them at boot, when memory is not fragmented: `passthrough setup apply --hugepages {step.Needed} --hugepage-size {SetupSize(step.PageKiB)}` adds hugepagesz={SetupSize(step.PageKiB)} hugepages={step.Needed} to the kernel command line; or free memory and start again.");
         }
     }
 

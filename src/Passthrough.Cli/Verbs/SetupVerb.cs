@@ -33,6 +33,10 @@ internal sealed class SetupVerb : IVerb
     private sealed record Inputs(Option<string?> Slot, Option<string?> Vm, Option<string?> Mode, Option<bool> Json)
     {
         public LookingGlassSetupOptions LookingGlass { get; } = new();
+
+        public Option<int?> Hugepages { get; } = new("--hugepages") { Description = "Reserve this many hugepages at boot (default_hugepagesz, hugepagesz, hugepages=).", HelpName = "COUNT" };
+
+        public Option<string?> HugepageSize { get; } = new("--hugepage-size") { Description = "The size of the pages --hugepages reserves (default 2M).", HelpName = "2M|1G" };
     }
 
     private static Inputs AddInputs(Command command)
@@ -48,6 +52,8 @@ internal sealed class SetupVerb : IVerb
         command.Options.Add(inputs.Mode);
         command.Options.Add(inputs.Json);
         inputs.LookingGlass.AddTo(command);
+        command.Options.Add(inputs.Hugepages);
+        command.Options.Add(inputs.HugepageSize);
         return inputs;
     }
 
@@ -266,7 +272,8 @@ internal sealed class SetupVerb : IVerb
         var modeText = result.GetValue(inputs.Mode);
         var modeValue = modeText is null ? vmMode ?? PassthroughMode.Static : PassthroughModes.Parse(modeText, "--mode");
         var files = new BootFilesReader(root).Read(LookingGlassPlanner.Files);
-        var plan = SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files });
+        var hugepages = result.GetValue(inputs.Hugepages) is { } count ? BootHugepages.Parse(count, result.GetValue(inputs.HugepageSize)) : null;
+        var plan = SetupPlanner.Plan(new SetupRequest { Mode = modeValue, Functions = functions, Facts = inventory.Facts, Files = files, Hugepages = hugepages });
         return inputs.LookingGlass.Extend(plan, files, root, result, context);
     }
 

@@ -51,6 +51,8 @@ public sealed record BindingStatus(IReadOnlyList<JournalStatus> Journals, IReadO
         JournalKind.VtConsole => "console",
         JournalKind.Framebuffer => "framebuffer",
         JournalKind.Module => "module",
+        JournalKind.CpuIsolation => "AllowedCPUs of",
+        JournalKind.Hugepages => "hugepages raised, page size kB",
         _ => kind.ToString(),
     };
 }

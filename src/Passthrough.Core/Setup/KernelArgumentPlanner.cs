@@ -67,6 +67,13 @@ internal static class KernelArgumentPlanner
                 }
             }
 
+            if (request.Hugepages is { } hugepages)
+            {
+                // The pool of the default size is the one hugetlbfs and libvirt's <hugepages/> use (hugetlbpage.rst).
+                var size = hugepages.SizeArgument;
+                edited = edited.WithValue("default_hugepagesz", size).WithValue("hugepagesz", size).WithValue("hugepages", hugepages.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
             return releaseIds.Count > 0 ? edited.WithoutVfioIds(releaseIds) : edited;
         };
     }

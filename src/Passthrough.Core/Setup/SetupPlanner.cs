@@ -19,6 +19,11 @@ public sealed record SetupRequest
 
     public required BootFiles Files { get; init; }
 
+    /// <summary>Hugepages to reserve at boot (`--hugepages`); null: none.</summary>
+    public BootHugepages? Hugepages { get; init; }
+
+    public SetupRequest WithHugepages(BootHugepages? hugepages) => this with { Hugepages = hugepages };
+
     public SetupRequest WithMode(PassthroughMode mode) => this with { Mode = mode };
 }
 
