@@ -7,7 +7,7 @@ namespace Passthrough.Testing;
 /// FixtureFiles test fails when the text and these builders differ (UPDATE_FIXTURES=1 rewrites it: review the diff).
 /// Each method returns a fresh builder, so a test can add to a seed host (a /dev/kmsg, a modprobe.d file).
 /// </summary>
-public static class FixtureHosts
+public static partial class FixtureHosts
 {
     /// <summary>Every fixture by name (tests/fixtures/hosts/NAME.host).</summary>
     public static IReadOnlyDictionary<string, Func<HostTreeBuilder>> All { get; } = new Dictionary<string, Func<HostTreeBuilder>>(StringComparer.Ordinal)
@@ -18,6 +18,9 @@ public static class FixtureHosts
         ["seed-004-x870e-rtx4060ti"] = Seed004X870eRtx4060Ti,
         ["seed-004-x870e-empty-cmdline"] = Seed004X870eEmptyCmdline,
         ["no-iommu"] = NoIommu,
+        ["seed-003-renumbered-nvme-added"] = Seed003RenumberedNvmeAdded,
+        ["seed-003-renumbered-two-gpus"] = Seed003RenumberedTwoGpus,
+        ["seed-003-gpu-removed"] = Seed003GpuRemoved,
     };
 
     /// <summary>The fixture names, for [TestCaseSource].</summary>

@@ -61,7 +61,9 @@ internal sealed class NewVerb : IVerb
                     .WithRom(romPath, romPath is null ? null : true)
                     .WithManaged(!singleGpu),
             };
-            var xml = DomainTemplate.Create(options).Save();
+            var created = DomainTemplate.Create(options);
+            DomainEdits.RecordIdentities(created, inventory, gpuSlot);
+            var xml = created.Save();
 
             // The disk first: when it cannot be made, no domain XML reaches standard output.
             await PrepareDiskAsync(context, root, diskPath, diskSize, result.GetValue(noCreate), cancellationToken).ConfigureAwait(false);

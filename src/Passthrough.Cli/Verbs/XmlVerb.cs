@@ -7,6 +7,7 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Host;
 using Passthrough.Pci;
 
 namespace Passthrough.Cli.Verbs;
@@ -20,6 +21,7 @@ internal sealed class XmlVerb : IVerb
         command.Subcommands.Add(AddGpu(context));
         command.Subcommands.Add(RemoveGpu(context));
         command.Subcommands.Add(Set(context));
+        command.Subcommands.Add(FixAddresses(context));
         command.Subcommands.Add(Lint(context));
         return command;
     }
@@ -44,13 +46,15 @@ internal sealed class XmlVerb : IVerb
         {
             var host = PciSlot.ParseLenient(result.GetValue(slot)!);
             IReadOnlyList<int> list;
+            HostInventory? inventory;
             if (result.GetValue(functions) is { } text)
             {
                 list = ParseFunctions(text);
+                inventory = HostIfAny(result);
             }
             else
             {
-                var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
+                inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
                 list = [.. inventory.Gpu(host).Functions.Select(f => f.Address.Function)];
             }
 
@@ -68,7 +72,18 @@ internal sealed class XmlVerb : IVerb
                 .WithRom(romPath, result.GetValue(romBar) is { } bar ? bar == "on" : null)
                 .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null)
                 .WithAllowI440fx(result.GetValue(allowI440fx));
-            return target.RunAsync(context, result, d => DomainEdits.AddGpu(d, attachment), ct);
+            return target.RunAsync(
+                context,
+                result,
+                d =>
+                {
+                    DomainEdits.AddGpu(d, attachment);
+                    if (inventory is not null)
+                    {
+                        DomainEdits.RecordIdentities(d, inventory, host);
+                    }
+                },
+                ct);
         });
         return command;
     }
@@ -92,6 +107,8 @@ internal sealed class XmlVerb : IVerb
                     {
                         notes.Note($"{d.Source} has no hostdev of {host}; nothing to remove");
                     }
+
+                    DomainEdits.ForgetIdentities(d, host);
                 },
                 ct);
         });
@@ -172,6 +189,46 @@ internal sealed class XmlVerb : IVerb
             return findings.Any(f => f.Severity == Severity.Error) ? PassthroughCli.Failed : PassthroughCli.Ok;
         });
         return command;
+    }
+
+    private static Command FixAddresses(CliContext context)
+    {
+        var target = new DomainEditTarget();
+        var command = new Command("fix-addresses", "Point hostdevs whose card moved to another bus (an added drive, a firmware update) at its new address, by the identity add-gpu recorded.");
+        target.AddTo(command);
+        command.SetAction((result, ct) =>
+        {
+            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
+            return target.RunAsync(
+                context,
+                result,
+                (d, notes) =>
+                {
+                    var locations = DomainEdits.FixAddresses(d, inventory);
+                    foreach (var moved in locations.Where(l => l.Whereabouts == DeviceWhereabouts.Moved))
+                    {
+                        notes.Note(moved.Describe());
+                    }
+
+                    if (locations.Count == 0)
+                    {
+                        notes.Note($"{d.Source} records no device identity (`passthrough xml add-gpu` records one when the VM has our <passthrough:config>); nothing to fix");
+                    }
+                },
+                ct);
+        });
+        return command;
+    }
+
+    /// <summary>The host for identities: under an explicit --root, or this host when it has IOMMU groups (as lint decides).</summary>
+    private static HostInventory? HostIfAny(ParseResult result)
+    {
+        var root = GlobalOptions.HostRoot(result);
+        var explicitRoot = result.GetResult(GlobalOptions.Root) is { Implicit: false };
+        var groups = root.Path("/sys/kernel/iommu_groups");
+        return explicitRoot || (Directory.Exists(groups) && Directory.EnumerateFileSystemEntries(groups).Any())
+            ? new SysfsHostReader(root, names: false).Read()
+            : null;
     }
 
     private static Option<string> OnOff(string name, string description)
