@@ -7,7 +7,7 @@ namespace Passthrough.Testing;
 /// FixtureFiles test fails when the text and these builders differ (UPDATE_FIXTURES=1 rewrites it: review the diff).
 /// Each method returns a fresh builder, so a test can add to a seed host (a /dev/kmsg, a modprobe.d file).
 /// </summary>
-public static class FixtureHosts
+public static partial class FixtureHosts
 {
     /// <summary>Every fixture by name (tests/fixtures/hosts/NAME.host).</summary>
     public static IReadOnlyDictionary<string, Func<HostTreeBuilder>> All { get; } = new Dictionary<string, Func<HostTreeBuilder>>(StringComparer.Ordinal)
@@ -27,6 +27,10 @@ public static class FixtureHosts
         ["laptop-rtx4060-3d"] = LaptopRtx4060,
 
         ["dual-gpu-gnome-rebar"] = DualGpuGnomeRebar,
+
+        ["seed-003-renumbered-nvme-added"] = Seed003RenumberedNvmeAdded,
+        ["seed-003-renumbered-two-gpus"] = Seed003RenumberedTwoGpus,
+        ["seed-003-gpu-removed"] = Seed003GpuRemoved,
     };
 
     /// <summary>The fixture names, for [TestCaseSource].</summary>

@@ -25,14 +25,16 @@ public sealed class LibvirtDomains
     /// The domain's XML as libvirt stores it. A domain libvirt does not know is an input error, an
     /// unreachable libvirt a host error; <paramref name="otherwise"/> ends each remedy with the
     /// verb's other way in ("give the file with --xml"), <paramref name="connectOption"/> names the
-    /// verb's URI option (null: it has none, LIBVIRT_DEFAULT_URI chooses).
+    /// verb's URI option (null: it has none, LIBVIRT_DEFAULT_URI chooses). <paramref name="inactive"/>:
+    /// the persistent definition (`--inactive`), the one an edit changes and `virsh define` replaces.
     /// </summary>
-    public async Task<string> DumpXmlAsync(string name, string? uri, string? connectOption, string otherwise, CancellationToken cancellationToken = default)
+    public async Task<string> DumpXmlAsync(string name, string? uri, string? connectOption, string otherwise, bool inactive = false, CancellationToken cancellationToken = default)
     {
         var chooseUri = connectOption is null ? "set LIBVIRT_DEFAULT_URI" : $"give {connectOption}";
         var nameUri = connectOption is null ? "set LIBVIRT_DEFAULT_URI" : $"name the URI with {connectOption}";
         var options = new ProcessOptions { Timeout = Timeout };
-        string[] arguments = uri is null ? ["dumpxml", name] : ["-c", uri, "dumpxml", name];
+        string[] dump = inactive ? ["dumpxml", "--inactive", name] : ["dumpxml", name];
+        string[] arguments = uri is null ? dump : ["-c", uri, .. dump];
         if (uri is null && _environment.TryGetValue("LIBVIRT_DEFAULT_URI", out var fromEnvironment))
         {
             options = options with { Environment = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = fromEnvironment } };

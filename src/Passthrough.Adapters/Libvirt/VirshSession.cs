@@ -86,13 +86,13 @@ public sealed class VirshDefiner
     public async Task<(string? BackupPath, string Defined)> DefineAsync(string uri, string name, string xml, string backupDirectory, CancellationToken cancellationToken = default)
     {
         var session = new VirshSession(_runner, uri);
-        var (before, _) = await session.RunAsync([$"dumpxml --inactive {VirshSession.Quote(name)}"], cancellationToken: cancellationToken).ConfigureAwait(false);
+        var current = await CurrentAsync(uri, name, cancellationToken).ConfigureAwait(false);
         string? backup = null;
-        if (before.Count > 0 && before[0].Stdout.TrimStart().StartsWith("<domain", StringComparison.Ordinal))
+        if (current is not null)
         {
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
             backup = Path.Join(backupDirectory, $"{SafeName(name)}-{stamp}.xml");
-            AtomicFile.WriteText(backup, before[0].Stdout);
+            AtomicFile.WriteText(backup, current);
         }
 
         var temp = Path.Join(Path.GetTempPath(), $"passthrough-define-{Environment.ProcessId}-{Guid.NewGuid():N}.xml");
@@ -117,6 +117,13 @@ public sealed class VirshDefiner
         {
             File.Delete(temp);
         }
+    }
+
+    /// <summary>`virsh dumpxml --inactive NAME`: the persistent definition, or null when libvirt has no such domain.</summary>
+    public async Task<string?> CurrentAsync(string uri, string name, CancellationToken cancellationToken = default)
+    {
+        var (before, _) = await new VirshSession(_runner, uri).RunAsync([$"dumpxml --inactive {VirshSession.Quote(name)}"], cancellationToken: cancellationToken).ConfigureAwait(false);
+        return before.Count > 0 && before[0].Stdout.TrimStart().StartsWith("<domain", StringComparison.Ordinal) ? before[0].Stdout : null;
     }
 
     private static string SafeName(string name) =>

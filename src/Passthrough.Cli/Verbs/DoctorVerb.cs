@@ -56,7 +56,7 @@ internal sealed class DoctorVerb : IVerb
             else if (result.GetValue(vm) is string name)
             {
                 var text = await new LibvirtDomains(context.Runner, context.Environment)
-                    .DumpXmlAsync(name, result.GetValue(connect), "--connect", "give the file with --xml", cancellationToken).ConfigureAwait(false);
+                    .DumpXmlAsync(name, result.GetValue(connect), "--connect", "give the file with --xml", cancellationToken: cancellationToken).ConfigureAwait(false);
                 domain = VmDefinition.Load(text, $"virsh dumpxml {name}");
             }
 

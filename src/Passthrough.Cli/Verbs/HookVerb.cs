@@ -69,6 +69,11 @@ internal sealed class HookVerb : IVerb
                 return PassthroughCli.Ok;
             }
 
+            if (prepare)
+            {
+                RecordedDevices.Verify(root, xml, domain);
+            }
+
             var engine = BindingServices.Engine(context, root, systemBus, config.Timeouts);
             if (prepare)
             {

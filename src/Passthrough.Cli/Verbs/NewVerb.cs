@@ -73,6 +73,7 @@ internal sealed class NewVerb : IVerb
             }
 
             DomainEdits.Set(domain, new DomainSettings { Pin = pin, Hugepages = tuning.HugepagesRequest(result, root) });
+            DomainEdits.RecordIdentities(domain, inventory, gpuSlot);
             var xml = domain.Save();
 
             // The disk first: when it cannot be made, no domain XML reaches standard output.

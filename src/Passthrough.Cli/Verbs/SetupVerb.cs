@@ -281,7 +281,7 @@ internal sealed class SetupVerb : IVerb
     private static async Task<(IReadOnlyList<PciAddress> Addresses, PassthroughMode? Mode)> ReadDomainAsync(CliContext context, string name, CancellationToken cancellationToken)
     {
         var text = await new LibvirtDomains(context.Runner, context.Environment)
-            .DumpXmlAsync(name, null, null, "plan with --slot", cancellationToken).ConfigureAwait(false);
+            .DumpXmlAsync(name, null, null, "plan with --slot", cancellationToken: cancellationToken).ConfigureAwait(false);
         var domain = DomainDocument.Parse(text, $"virsh dumpxml {name}");
         var addresses = domain.PciHostdevs.Select(h => h.Source).ToList();
         if (addresses.Count == 0)

@@ -7,6 +7,7 @@ using Passthrough.Cli.Rendering;
 using Passthrough.Diagnostics;
 using Passthrough.Domain;
 using Passthrough.Errors;
+using Passthrough.Host;
 using Passthrough.Pci;
 
 namespace Passthrough.Cli.Verbs;
@@ -22,6 +23,7 @@ internal sealed partial class XmlVerb : IVerb
         command.Subcommands.Add(Set(context));
         command.Subcommands.Add(AddLookingGlass(context));
         command.Subcommands.Add(AddInput(context));
+        command.Subcommands.Add(FixAddresses(context));
         command.Subcommands.Add(Lint(context));
         return command;
     }
@@ -31,7 +33,6 @@ internal sealed partial class XmlVerb : IVerb
 
     private static Command AddGpu(CliContext context)
     {
-        var file = FileArgument();
         var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS (see `passthrough list`), or one SR-IOV virtual function DDDD:BB:SS.F.", Required = true, HelpName = "SLOT" };
         var driverModel = new Option<string>("--driver-model") { Description = "Bind a VFIO variant driver instead of vfio-pci (<driver model='NAME'/>, libvirt 10.0+), e.g. xe_vfio_pci.", HelpName = "NAME" };
         var functions = new Option<string>("--functions") { Description = "Functions to pass, e.g. 0,1,2,3 (default: every function of the slot on this host).", HelpName = "LIST" };
@@ -41,9 +42,9 @@ internal sealed partial class XmlVerb : IVerb
         var managed = new Option<string>("--managed") { Description = "Let libvirt bind the device (default: no when the Passthrough hook binds it, else yes).", HelpName = "yes|no" };
         managed.AcceptOnlyFromAmong("yes", "no");
         var allowI440fx = new Option<bool>("--allow-i440fx") { Description = "Attach even on an i440fx machine (lint still reports pcie-on-i440fx)." };
-        var output = new EditOutputOptions();
-        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { file, slot, functions, rom, romBar, managed, allowI440fx, driverModel };
-        output.AddTo(command);
+        var target = new DomainEditTarget();
+        var command = new Command("add-gpu", "Pass every function of a GPU on one guest slot (a free pcie-root-port on q35).") { slot, functions, rom, romBar, managed, allowI440fx, driverModel };
+        target.AddTo(command);
         command.SetAction((result, ct) =>
         {
             var slotText = result.GetValue(slot)!;
@@ -88,34 +89,59 @@ internal sealed partial class XmlVerb : IVerb
                 .WithRom(romPath, result.GetValue(romBar) is { } bar ? bar == "on" : null)
                 .WithManaged(result.GetValue(managed) is { } m ? m == "yes" : null)
                 .WithAllowI440fx(result.GetValue(allowI440fx));
-            return EditAsync(context, result, file, output, d => DomainEdits.AddGpu(d, attachment), ct);
+            return target.RunAsync(
+                context,
+                result,
+                d =>
+                {
+                    DomainEdits.AddGpu(d, attachment);
+
+                    // With --functions the host may not be the VM's (a file edited elsewhere): identities only from a real host.
+                    if ((result.GetValue(functions) is null ? inventory : HostIfAny(result)) is { } identityHost)
+                    {
+                        DomainEdits.RecordIdentities(d, identityHost, host);
+                    }
+                },
+                ct);
         });
         return command;
     }
 
     private static Command RemoveGpu(CliContext context)
     {
-        var file = FileArgument();
         var slot = new Option<string>("--slot") { Description = "The GPU's host slot, DDDD:BB:SS.", Required = true, HelpName = "SLOT" };
-        var output = new EditOutputOptions();
-        var command = new Command("remove-gpu", "Remove every hostdev of a host slot.") { file, slot };
-        output.AddTo(command);
+        var target = new DomainEditTarget();
+        var command = new Command("remove-gpu", "Remove every hostdev of a host slot.") { slot };
+        target.AddTo(command);
         command.SetAction((result, ct) =>
         {
             var slotText = result.GetValue(slot)!;
             var host = PciSlot.ParseLenient(slotText);
             // An SR-IOV virtual function is removed alone; any other function names its whole slot, as before.
             var inventory = PciAddress.TryParse(slotText, out _) ? new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read() : null;
-            return inventory is not null && GpuSelection.VirtualFunction(inventory, slotText) is { } vf
-                ? EditAsync(context, result, file, output, d => DomainEdits.RemoveFunction(d, vf), ct)
-                : EditAsync(context, result, file, output, d => DomainEdits.RemoveGpu(d, host), ct);
+            var virtualFunction = inventory is null ? null : GpuSelection.VirtualFunction(inventory, slotText);
+            return target.RunAsync(
+                context,
+                result,
+                (d, notes) =>
+                {
+                    var removed = virtualFunction is { } vf ? DomainEdits.RemoveFunction(d, vf) : DomainEdits.RemoveGpu(d, host);
+
+                    // Absent is the state asked for: a note for the reader, no warning in --json.
+                    if (removed == 0)
+                    {
+                        notes.Note($"{d.Source} has no hostdev of {slotText}; nothing to remove");
+                    }
+
+                    DomainEdits.ForgetIdentities(d, host);
+                },
+                ct);
         });
         return command;
     }
 
     private static Command Set(CliContext context)
     {
-        var file = FileArgument();
         var vendor = new Option<string>("--hyperv-vendor-id") { Description = "Hyper-V vendor_id (at most 12 characters), or off.", HelpName = "VALUE|off" };
         var hidden = OnOff("--kvm-hidden", "Hide the KVM signature from the guest.");
         var topoext = OnOff("--topoext", "Require topoext on the host-passthrough CPU (AMD SMT).");
@@ -129,11 +155,11 @@ internal sealed partial class XmlVerb : IVerb
         balloon.AcceptOnlyFromAmong("none");
         var mode = new Option<string>("--passthrough-mode") { Description = "How the Passthrough hook handles this VM's devices (off: libvirt does).", HelpName = "static|dynamic|single-gpu|off" };
         mode.AcceptOnlyFromAmong("static", "dynamic", "single-gpu", "off");
-        var output = new EditOutputOptions();
+        var target = new DomainEditTarget();
         var tuning = new CpuTuningOptions();
-        var command = new Command("set", "Set domain features that GPU passthrough needs.") { file, vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode };
+        var command = new Command("set", "Set domain features that GPU passthrough needs.") { vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode };
         tuning.AddTo(command);
-        output.AddTo(command);
+        target.AddTo(command);
         command.SetAction((result, ct) =>
         {
             var modeText = result.GetValue(mode);
@@ -157,7 +183,7 @@ internal sealed partial class XmlVerb : IVerb
                 throw PassthroughException.Input("Nothing to set.", "Give at least one option, e.g. --memballoon none (see `passthrough xml set --help`).");
             }
 
-            return EditAsync(context, result, file, output, d => DomainEdits.Set(d, settings), ct);
+            return target.RunAsync(context, result, d => DomainEdits.Set(d, settings), ct);
         });
         return command;
     }
@@ -192,6 +218,46 @@ internal sealed partial class XmlVerb : IVerb
             return findings.Any(f => f.Severity == Severity.Error) ? PassthroughCli.Failed : PassthroughCli.Ok;
         });
         return command;
+    }
+
+    private static Command FixAddresses(CliContext context)
+    {
+        var target = new DomainEditTarget();
+        var command = new Command("fix-addresses", "Point hostdevs whose card moved to another bus (an added drive, a firmware update) at its new address, by the identity add-gpu recorded.");
+        target.AddTo(command);
+        command.SetAction((result, ct) =>
+        {
+            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
+            return target.RunAsync(
+                context,
+                result,
+                (d, notes) =>
+                {
+                    var locations = DomainEdits.FixAddresses(d, inventory);
+                    foreach (var moved in locations.Where(l => l.Whereabouts == DeviceWhereabouts.Moved))
+                    {
+                        notes.Note(moved.Describe());
+                    }
+
+                    if (locations.Count == 0)
+                    {
+                        notes.Note($"{d.Source} records no device identity (`passthrough xml add-gpu` records one when the VM has our <passthrough:config>); nothing to fix");
+                    }
+                },
+                ct);
+        });
+        return command;
+    }
+
+    /// <summary>The host for identities: under an explicit --root, or this host when it has IOMMU groups (as lint decides).</summary>
+    private static HostInventory? HostIfAny(ParseResult result)
+    {
+        var root = GlobalOptions.HostRoot(result);
+        var explicitRoot = result.GetResult(GlobalOptions.Root) is { Implicit: false };
+        var groups = root.Path("/sys/kernel/iommu_groups");
+        return explicitRoot || (Directory.Exists(groups) && Directory.EnumerateFileSystemEntries(groups).Any())
+            ? new SysfsHostReader(root, names: false).Read()
+            : null;
     }
 
     private static Option<string> OnOff(string name, string description)
@@ -241,81 +307,5 @@ internal sealed partial class XmlVerb : IVerb
         // In the file's own encoding (declared ISO-8859-1 stays ISO-8859-1, a BOM stays).
         var (text, encoding) = DomainDocument.Decode(bytes, file);
         return (DomainDocument.Parse(text, file, encoding), text);
-    }
-
-    private static async Task<int> EditAsync(CliContext context, ParseResult result, Argument<string> fileArgument, EditOutputOptions output, Action<DomainDocument> edit, CancellationToken ct)
-    {
-        var file = result.GetValue(fileArgument)!;
-        var (domain, original) = Load(context, file);
-        edit(domain);
-        var edited = domain.Save();
-        var inPlace = result.GetValue(output.InPlace);
-        var define = result.GetValue(output.Define);
-        var diff = result.GetValue(output.Diff);
-        if (inPlace && file == "-")
-        {
-            throw PassthroughException.Input("--in-place needs a file, not standard input.", "Give the file name, or redirect standard output instead.");
-        }
-
-        if (inPlace)
-        {
-            if (edited != original)
-            {
-                AtomicFile.Write(file, domain.SaveBytes(), file + ".bak");
-                await context.Error.WriteLineAsync($"passthrough: wrote {file} (previous version in {file}.bak)").ConfigureAwait(false);
-            }
-            else
-            {
-                await context.Error.WriteLineAsync($"passthrough: {file} already up to date").ConfigureAwait(false);
-            }
-        }
-
-        if (define)
-        {
-            var name = domain.Name ?? throw PassthroughException.Input($"{domain.Source}: the domain has no <name>.", "Add <name>VM</name>; libvirt needs it to define the domain.");
-            var uri = result.GetValue(output.Connect)
-                ?? context.Environment.GetValueOrDefault("LIBVIRT_DEFAULT_URI")
-                ?? "qemu:///system";
-            var backups = result.GetValue(output.BackupDir) ?? GlobalOptions.HostRoot(result).Path("/var/lib/passthrough/backups/domains");
-            var (backup, _) = await new VirshDefiner(context.Runner).DefineAsync(uri, name, edited, backups, ct).ConfigureAwait(false);
-            await context.Error.WriteLineAsync(backup is null
-                ? $"passthrough: defined {name} on {uri} (it was not defined before)"
-                : $"passthrough: defined {name} on {uri} (previous definition saved in {backup})").ConfigureAwait(false);
-        }
-
-        if (diff)
-        {
-            var name = file == "-" ? "<stdin>" : file;
-            await context.Out.WriteAsync(UnifiedDiff.Create(original, edited, name, name + " (edited)")).ConfigureAwait(false);
-        }
-        else if (!inPlace && !define)
-        {
-            await context.Out.WriteAsync(edited).ConfigureAwait(false);
-        }
-
-        return PassthroughCli.Ok;
-    }
-
-    /// <summary>The output options every edit shares.</summary>
-    private sealed class EditOutputOptions
-    {
-        public Option<bool> Diff { get; } = new("--diff") { Description = "Print a unified diff instead of the edited XML." };
-
-        public Option<bool> InPlace { get; } = new("--in-place") { Description = "Write the file atomically, keeping FILE.bak." };
-
-        public Option<bool> Define { get; } = new("--define") { Description = "Define the edited domain through virsh, after saving its previous definition." };
-
-        public Option<string> Connect { get; } = new("--connect", "-c") { Description = "libvirt URI for --define (default: LIBVIRT_DEFAULT_URI or qemu:///system).", HelpName = "URI" };
-
-        public Option<string> BackupDir { get; } = new("--backup-dir") { Description = "Where --define saves previous definitions (default: /var/lib/passthrough/backups/domains).", HelpName = "DIR" };
-
-        public void AddTo(Command command)
-        {
-            command.Options.Add(Diff);
-            command.Options.Add(InPlace);
-            command.Options.Add(Define);
-            command.Options.Add(Connect);
-            command.Options.Add(BackupDir);
-        }
     }
 }

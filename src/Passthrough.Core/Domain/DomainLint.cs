@@ -23,7 +23,7 @@ public sealed record LintInputs
 
 /// <summary>The rules of `passthrough xml lint`: findings on the one <see cref="Severity"/> scale, never Ok
 /// (lint reports only what is wrong), each with a remedy.</summary>
-public static class DomainLint
+public static partial class DomainLint
 {
     public static IReadOnlyList<Finding> Run(DomainDocument domain, LintInputs? inputs = null)
     {
@@ -152,6 +152,7 @@ public static class DomainLint
             assigned.UnionWith(config.ExtraDevices);
         }
 
+        IdentityRules(domain, host, findings);
         foreach (var h in hostdevs.Where(h => host.Find(h.Source) is null).DistinctBy(h => h.Source))
         {
             findings.Add(new Finding(

@@ -166,6 +166,60 @@ public sealed class PassthroughConfig
         return new PassthroughConfig(element, domain.Source);
     }
 
+    /// <summary>
+    /// What identifies each passed function (&lt;passthrough:identity address ids subsystem path&gt;), written
+    /// by add-gpu and new so the hook, doctor and `xml fix-addresses` find a function whose bus number moved.
+    /// </summary>
+    public IReadOnlyList<(PciAddress Address, DeviceIdentity Identity)> Identities =>
+        [.. Element.Elements(Ns + "identity").Select(e =>
+        {
+            var text = (string?)e.Attribute("address");
+            var ids = (string?)e.Attribute("ids");
+            var path = (string?)e.Attribute("path");
+            return PciAddress.TryParse(text, out var address) && !string.IsNullOrWhiteSpace(ids) && !string.IsNullOrWhiteSpace(path)
+                ? (address, new DeviceIdentity(ids, (string?)e.Attribute("subsystem"), path))
+                : throw PassthroughException.Input(
+                    $"{At(e)}<passthrough:identity> needs address=\"DDDD:BB:SS.F\", ids=\"VVVV:DDDD\" and path.",
+                    "Remove the element and run `passthrough xml add-gpu` again for the slot: it records the identity from the host.");
+        })];
+
+    /// <summary>Records (or updates) the identity of the function at <paramref name="address"/>.</summary>
+    public void SetIdentity(PciAddress address, DeviceIdentity identity)
+    {
+        var element = IdentityElement(address);
+        if (element is null)
+        {
+            element = new XElement(Ns + "identity", new XAttribute("address", address.ToString()));
+            XmlLayout.Insert(Element, element, after: Element.Elements(Ns + "identity").LastOrDefault());
+        }
+
+        element.SetAttributeValue("ids", identity.Ids);
+        element.SetAttributeValue("subsystem", identity.Subsystem);
+        element.SetAttributeValue("path", identity.Path);
+    }
+
+    /// <summary>Moves each record from its old address to the new one (all found first, so two cards may swap).</summary>
+    public void MoveIdentities(IReadOnlyDictionary<PciAddress, PciAddress> moves)
+    {
+        var elements = moves.Select(m => (Element: IdentityElement(m.Key), To: m.Value)).ToList();
+        foreach (var (element, to) in elements)
+        {
+            element?.SetAttributeValue("address", to.ToString());
+        }
+    }
+
+    /// <summary>Forgets the identity of the function at <paramref name="address"/> (its hostdev was removed).</summary>
+    public void RemoveIdentity(PciAddress address)
+    {
+        if (IdentityElement(address) is { } element)
+        {
+            XmlLayout.Remove(element);
+        }
+    }
+
+    private XElement? IdentityElement(PciAddress address) =>
+        Element.Elements(Ns + "identity").FirstOrDefault(e => PciAddress.TryParse((string?)e.Attribute("address"), out var a) && a == address);
+
     private string At(XElement element) =>
         $"{_source}:{DomainDocument.LineOf(element)?.ToString(CultureInfo.InvariantCulture) ?? "?"}: ";
 }
