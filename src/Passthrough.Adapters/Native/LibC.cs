@@ -17,7 +17,9 @@ internal static partial class LibC
 {
     public const int ORdOnly = 0;
     public const int ORdWr = 2;
+    public const int OWrOnly = 1;
     public const int OCreat = 0x40;
+    public const int OAppend = 0x400;
     public const int ONonBlock = 0x800;
     public const int ODirectory = 0x10000;
     public const int OCloExec = 0x80000;
@@ -137,6 +139,32 @@ internal static partial class LibC
         }
     }
 
+    /// <summary>write(2) of the whole span (retrying EINTR and short writes): true when all of it was written.</summary>
+    public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = NativeWrite(fd, p + done, data.Length - done);
+                if (written < 0 && Errno == EIntr)
+                {
+                    continue;
+                }
+
+                if (written <= 0)
+                {
+                    return false;
+                }
+
+                done += (int)written;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>close(2); its result is of no use to a reader (the fd is gone either way, close(2) NOTES).</summary>
     public static void Close(int fd) => _ = NativeClose(fd);
 
@@ -202,6 +230,9 @@ internal static partial class LibC
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint NativeRead(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint NativeWrite(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int NativeClose(int fd);
