@@ -1,7 +1,6 @@
 using NLog;
 using NLog.Config;
 using NLog.Layouts;
-using NLog.Targets;
 
 namespace Passthrough.Adapters.Logging;
 
@@ -20,15 +19,11 @@ public static class LoggingSetup
         ArgumentNullException.ThrowIfNull(root);
         var path = root.Path(LogFile);
         var configuration = new LoggingConfiguration();
-        var file = new FileTarget("file")
+        var file = new LogFileTarget(path)
         {
-            FileName = path,
             // The layout as code, not a "${longdate} ${processid} ..." string: NLog parses such a string
             // and binds each renderer through reflection at every start, and the hook starts often.
             Layout = Layout.FromMethod(Line, LayoutRenderOptions.None),
-            CreateDirs = true,
-            KeepFileOpen = false,
-            Encoding = System.Text.Encoding.UTF8,
         };
         configuration.AddRule(minimum ?? LogLevel.Info, LogLevel.Fatal, file);
         if (journal && JournalTarget.IsAvailable)

@@ -17,11 +17,22 @@ internal static partial class LibC
 {
     public const int ORdOnly = 0;
     public const int ORdWr = 2;
+    public const int OWrOnly = 1;
     public const int OCreat = 0x40;
+    public const int OAppend = 0x400;
     public const int ONonBlock = 0x800;
+    public const int ODirectory = 0x10000;
     public const int OCloExec = 0x80000;
 
+    /// <summary>openat(2)'s "relative to the current directory".</summary>
+    public const int AtFdCwd = -100;
+
     public const int FOk = 0;
+
+    private const byte AfUnix = 1;
+    private const int SockDgram = 2;
+    private const int SockCloExec = 0x80000;
+    private const int MsgNoSignal = 0x4000;
 
     public const int LockEx = 2;
     public const int LockNb = 4;
@@ -55,6 +66,63 @@ internal static partial class LibC
         return fd;
     }
 
+    /// <summary>openat(2) of a name inside an open directory (one path component to look up, not the whole path); the fd, or -1.</summary>
+    public static int OpenAt(int directory, string name, int flags)
+    {
+        int fd;
+        do
+        {
+            fd = NativeOpenAt(directory, name, flags | OCloExec, 0);
+        }
+        while (fd < 0 && Errno == EIntr);
+        return fd;
+    }
+
+    /// <summary>
+    /// getdents64(2): the next linux_dirent64 records of an open directory into the buffer (d_ino u64,
+    /// d_off s64, d_reclen u16, d_type u8, then the NUL-terminated name); bytes filled, 0 at the end, -1 on an error.
+    /// Unlike .NET's enumeration it stats nothing: the names and their d_type are all a sysfs reader needs.
+    /// </summary>
+    public static unsafe int GetDents(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var read = NativeGetDents64(fd, p, buffer.Length);
+                if (read >= 0 || Errno != EIntr)
+                {
+                    return (int)read;
+                }
+            }
+        }
+    }
+
+    /// <summary>A unix datagram socket (socket(2), SOCK_CLOEXEC); the fd, or -1.</summary>
+    public static int DatagramSocket() => NativeSocket(AfUnix, SockDgram | SockCloExec, 0);
+
+    /// <summary>sendto(2) of one datagram to the unix socket at <paramref name="path"/>: bytes sent, or -1.</summary>
+    public static unsafe int SendTo(int fd, ReadOnlySpan<byte> datagram, string path)
+    {
+        // struct sockaddr_un: sa_family_t, then a NUL-terminated path of at most 108 bytes (unix(7)).
+        Span<byte> address = stackalloc byte[2 + 108];
+        address.Clear();
+        address[0] = AfUnix;
+        var length = Encoding.UTF8.GetBytes(path, address[2..^1]);
+        fixed (byte* data = datagram)
+        fixed (byte* to = address)
+        {
+            while (true)
+            {
+                var sent = NativeSendTo(fd, data, datagram.Length, MsgNoSignal, to, 2 + length + 1);
+                if (sent >= 0 || Errno != EIntr)
+                {
+                    return (int)sent;
+                }
+            }
+        }
+    }
+
     /// <summary>read(2) into the buffer: bytes read, 0 at the end, -1 on an error (see <see cref="Errno"/>).</summary>
     public static unsafe int Read(int fd, Span<byte> buffer)
     {
@@ -71,6 +139,32 @@ internal static partial class LibC
         }
     }
 
+    /// <summary>write(2) of the whole span (retrying EINTR and short writes): true when all of it was written.</summary>
+    public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = NativeWrite(fd, p + done, data.Length - done);
+                if (written < 0 && Errno == EIntr)
+                {
+                    continue;
+                }
+
+                if (written <= 0)
+                {
+                    return false;
+                }
+
+                done += (int)written;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>close(2); its result is of no use to a reader (the fd is gone either way, close(2) NOTES).</summary>
     public static void Close(int fd) => _ = NativeClose(fd);
 
@@ -80,14 +174,20 @@ internal static partial class LibC
     /// <summary>access(2) with F_OK: whether the path exists (a dangling symlink does not).</summary>
     public static bool Exists(string path) => NativeAccess(path, FOk) == 0;
 
+    /// <summary>access(2) with F_OK relative to an open directory (faccessat(2)): whether the name exists, following a symlink.</summary>
+    public static bool ExistsAt(int directory, string name) => NativeFAccessAt(directory, name, FOk, 0) == 0;
+
     /// <summary>readlink(2): a symlink's target as stored, or null (not a link, missing, or longer than a page).</summary>
-    public static unsafe string? ReadLink(string path)
+    public static string? ReadLink(string path) => ReadLinkAt(AtFdCwd, path);
+
+    /// <summary>readlinkat(2): <see cref="ReadLink"/> of a name inside an open directory.</summary>
+    public static unsafe string? ReadLinkAt(int directory, string name)
     {
         Span<byte> buffer = stackalloc byte[PageSize];
         nint length;
         fixed (byte* p = buffer)
         {
-            length = NativeReadLink(path, p, buffer.Length);
+            length = NativeReadLinkAt(directory, name, p, buffer.Length);
         }
 
         return length <= 0 || length >= buffer.Length ? null : Encoding.UTF8.GetString(buffer[..(int)length]);
@@ -113,8 +213,26 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int NativeOpen(string path, int flags, int mode);
 
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int NativeOpenAt(int directory, string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    private static unsafe partial nint NativeGetDents64(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "faccessat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int NativeFAccessAt(int directory, string path, int mode, int flags);
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    private static partial int NativeSocket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
+    private static unsafe partial nint NativeSendTo(int fd, byte* buffer, nint length, int flags, byte* address, int addressLength);
+
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint NativeRead(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint NativeWrite(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int NativeClose(int fd);
@@ -125,8 +243,8 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int NativeAccess(string path, int mode);
 
-    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial nint NativeReadLink(string path, byte* buffer, nint size);
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint NativeReadLinkAt(int directory, string path, byte* buffer, nint size);
 
     [LibraryImport("libc", EntryPoint = "getxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial nint NativeGetXattr(string path, string name, byte* value, nint size);

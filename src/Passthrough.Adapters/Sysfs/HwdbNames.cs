@@ -18,6 +18,9 @@ internal sealed partial class HwdbNames : IDisposable
 
     private nint _hwdb;
 
+    // Each model once: a host has many functions of few models, and every lookup walks the trie and fnmatch()es patterns.
+    private readonly Dictionary<(string Modalias, string Key), string?> _found = [];
+
     private HwdbNames(nint hwdb)
     {
         _hwdb = hwdb;
@@ -61,10 +64,17 @@ internal sealed partial class HwdbNames : IDisposable
     private unsafe string? Get(string modalias, string key)
     {
         ObjectDisposedException.ThrowIf(_hwdb == 0, this);
+        if (_found.TryGetValue((modalias, key), out var found))
+        {
+            return found;
+        }
+
         byte* value;
-        return sd_hwdb_get(_hwdb, modalias, key, &value) < 0 || value is null
+        found = sd_hwdb_get(_hwdb, modalias, key, &value) < 0 || value is null
             ? null
             : Marshal.PtrToStringUTF8((nint)value);
+        _found[(modalias, key)] = found;
+        return found;
     }
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]

@@ -42,6 +42,9 @@ public interface IDriverBinder
 /// </summary>
 public sealed class SysfsDriverBinder : IDriverBinder
 {
+    /// <summary>Every binder's writes, one at a time, on one reused thread.</summary>
+    private static readonly KernelWriteThread Writes = new();
+
     private readonly HostRoot _root;
     private readonly IKernelWriter _writer;
     private readonly IProcessRunner _runner;
@@ -118,16 +121,15 @@ public sealed class SysfsDriverBinder : IDriverBinder
         var path = _root.Path(hostPath);
         var shown = value.Trim().Length == 0 ? "an empty line" : $"'{value.Trim()}'";
 
-        // A dedicated thread: a write stuck in the kernel cannot be cancelled, only abandoned.
-        var task = Task.Factory.StartNew(() => _writer.Write(path, value), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // On a thread of its own: a write stuck in the kernel cannot be cancelled, only abandoned. What the
+        // writer throws arrives unchanged; anything but these (a bug, a simulated crash) travels on as it is.
         bool finished;
         try
         {
-            finished = task.Wait(WriteTimeout);
+            finished = Writes.Run(() => _writer.Write(path, value), WriteTimeout);
         }
-        catch (AggregateException e) when (e.InnerException is PassthroughException or UnauthorizedAccessException or IOException or ArgumentException)
+        catch (Exception inner) when (inner is PassthroughException or UnauthorizedAccessException or IOException or ArgumentException)
         {
-            var inner = e.InnerException;
             throw inner switch
             {
                 PassthroughException p => p,
@@ -144,12 +146,6 @@ public sealed class SysfsDriverBinder : IDriverBinder
                     "`dmesg | tail` shows why the kernel refused; `passthrough status` shows the bindings now.",
                     inner),
             };
-        }
-        catch (AggregateException e) when (e.InnerException is { } other)
-        {
-            // Anything else is a bug or a simulated crash: let it travel unchanged.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(other).Throw();
-            throw;
         }
 
         if (!finished)

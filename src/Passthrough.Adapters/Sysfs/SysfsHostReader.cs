@@ -77,6 +77,8 @@ public sealed class SysfsHostReader : IHostReader
     {
         string F(string name) => Path.Join(dir, name);
 
+        // One open and one listing of the directory: the files a function lacks cost nothing (SysfsFiles).
+        using var listed = SysfsFiles.ListDirectory(dir);
         var classCode = SysfsFiles.ReadHex(F("class"));
         // Root may read 4096 bytes of config; others get 64 (then capabilities are unknown).
         var configBytes = SysfsFiles.ReadBytes(F("config"), 4096);

@@ -15,6 +15,10 @@ public sealed class PciIdsDatabase
     private readonly byte[] _text;
     private readonly List<VendorBlock> _blocks = [];
 
+    // A host has many functions of few models (256 functions, 7 models on the generated one): each
+    // model's block is searched once.
+    private readonly Dictionary<int, string?> _devices = [];
+
     private PciIdsDatabase(byte[] text)
     {
         _text = text;
@@ -37,6 +41,18 @@ public sealed class PciIdsDatabase
             return null;
         }
 
+        var id = (vendorId << 16) | deviceId;
+        if (!_devices.TryGetValue(id, out var name))
+        {
+            name = FindDevice(block, deviceId);
+            _devices[id] = name;
+        }
+
+        return name;
+    }
+
+    private string? FindDevice(VendorBlock block, int deviceId)
+    {
         Span<byte> key = stackalloc byte[7];
         key[0] = (byte)'\n';
         key[1] = (byte)'\t';

@@ -49,9 +49,19 @@ public class LoggingSetupTests : MachineChangingFixture
     }
 
     [Test]
+    public void A_failure_with_its_stack_reaches_the_journal_as_one_entry()
+    {
+        // journald's native protocol: a value with a newline is KEY, newline, its length (64-bit little endian), the value.
+        var entry = JournalTarget.Entry([("MESSAGE", "release failed\n  at Step()"), ("PRIORITY", "3")]);
+
+        byte[] expected = [.. "MESSAGE\n"u8, 26, 0, 0, 0, 0, 0, 0, 0, .. "release failed\n  at Step()\n"u8, .. "PRIORITY=3\n"u8];
+        Assert.That(entry, Is.EqualTo(expected));
+    }
+
+    [Test]
     public void I_can_read_the_hook_lines_in_the_journal_with_priority_and_identifier()
     {
-        RealPart.Require(JournalTarget.IsAvailable, "libsystemd.so.0 is missing", "apt-get install -y libsystemd0 (tests/install-deps does)");
+        RealPart.Require(JournalTarget.IsAvailable, "journald's native protocol is Linux's", "run the tests on Linux");
         RealPart.RequireRoot("playing journald at " + JournalSocket);
         if (File.Exists(JournalSocket))
         {

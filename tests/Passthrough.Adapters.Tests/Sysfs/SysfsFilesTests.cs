@@ -94,4 +94,50 @@ public class SysfsFilesTests
         Assert.That(SysfsFiles.Exists(Path.Join(device, "dangling")), Is.False);
         Assert.That(SysfsFiles.Names(_dir.Combine("devices")), Is.EqualTo(new[] { "0000:03:00.0" }));
     }
+
+    [Test]
+    public void Reads_inside_a_listed_directory_give_what_reads_by_path_give()
+    {
+        var device = _dir.Combine("devices", "0000:03:00.0");
+        Directory.CreateDirectory(Path.Join(device, "power"));
+        File.WriteAllText(Path.Join(device, "vendor"), "0x10de\n");
+        File.WriteAllText(Path.Join(device, "reset_method"), "flr bus\n");
+        File.WriteAllText(Path.Join(device, "rom"), string.Empty);
+        File.CreateSymbolicLink(Path.Join(device, "driver"), "../../bus/pci/drivers/vfio-pci");
+        File.CreateSymbolicLink(Path.Join(device, "iommu_group"), "../../kernel/iommu_groups/14");
+        Directory.CreateDirectory(_dir.Combine("bus", "pci", "drivers", "vfio-pci"));
+        string F(string name) => Path.Join(device, name);
+        string[] names = ["vendor", "reset_method", "rom", "driver", "iommu_group", "power", "boot_vga", "sriov_numvfs"];
+        var byPath = names.Select(n => Describe(F(n))).ToList();
+
+        List<string> listed;
+        using (SysfsFiles.ListDirectory(device))
+        {
+            listed = [.. names.Select(n => Describe(F(n)))];
+            Assert.That(SysfsFiles.ReadHex(_dir.Combine("elsewhere")), Is.Null, "a file outside the listed directory is read by its path");
+        }
+
+        Assert.That(listed, Is.EqualTo(byPath));
+        Assert.That(byPath[0], Is.EqualTo("line=0x10de hex=4318 exists=True link= names=0"));
+        Assert.That(byPath[6], Is.EqualTo("line= hex= exists=False link= names=0"), "a file the function lacks");
+        Assert.That(byPath[4], Does.Contain("exists=False link=14"), "a dangling link: no group directory in this tree");
+    }
+
+    [Test]
+    public void A_listing_is_a_snapshot_for_one_burst_of_reads()
+    {
+        var device = _dir.Combine("0000:03:00.0");
+        Directory.CreateDirectory(device);
+        using (SysfsFiles.ListDirectory(device))
+        {
+            File.WriteAllText(Path.Join(device, "boot_vga"), "1\n");
+            Assert.That(SysfsFiles.ReadLine(Path.Join(device, "boot_vga")), Is.Null, "made after the listing");
+        }
+
+        Assert.That(SysfsFiles.ReadLine(Path.Join(device, "boot_vga")), Is.EqualTo("1"), "once the listing is disposed, reads go by path again");
+        Assert.That(SysfsFiles.ListDirectory(_dir.Combine("missing")), Is.Null);
+    }
+
+    private static string Describe(string path) =>
+        $"line={SysfsFiles.ReadLine(path)} hex={SysfsFiles.ReadHex(path)} exists={SysfsFiles.Exists(path)} link={SysfsFiles.LinkTargetName(path)} names={SysfsFiles.Names(path).Length}";
 }
