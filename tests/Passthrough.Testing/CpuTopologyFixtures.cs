@@ -200,7 +200,11 @@ public static class CpuFixtureHosts
         .Function("0000:00:02.0", "8086:a780", 0x030000, revision: 0x04, driver: "i915", group: 1, flr: true, bootVga: true)
         .RootPort("0000:00:01.0", "8086:a70d", group: 2, revision: 0x01, below: b => b
             .Function("0000:01:00.0", "10de:2206", 0x030000, subsystem: "3842:3897", revision: 0xa1, driver: "vfio-pci", group: 12, flr: true)
-            .Function("0000:01:00.1", "10de:1aef", 0x040300, subsystem: "3842:3897", revision: 0xa1, driver: "vfio-pci", group: 12));
+            .Function("0000:01:00.1", "10de:1aef", 0x040300, subsystem: "3842:3897", revision: 0xa1, driver: "vfio-pci", group: 12))
+        .Function("0000:00:14.0", "8086:7a60", 0x0c0330, revision: 0x11, driver: "xhci_hcd", group: 3)
+        .Function("0000:00:17.0", "8086:7a62", 0x010601, revision: 0x11, driver: "ahci", group: 4)
+        .RootPort("0000:00:1b.0", "8086:7a40", group: 5, acs: true, revision: 0x11, below: b => b
+            .Function("0000:02:00.0", "144d:a80c", 0x010802, subsystem: "144d:a801", driver: "nvme", group: 13, flr: true));
 
     /// <summary>
     /// Ryzen 7 5800X: 8 cores, 16 threads, one CCD with 32 MiB L3 (core k is CPUs k and k+8). An RX 6800 XT for the VM.
