@@ -24,10 +24,12 @@ internal sealed class NewVerb : IVerb
         var iso = new Option<string>("--iso") { Description = "Installer ISO as a CD-ROM.", HelpName = "PATH" };
         var rom = new Option<string>("--rom") { Description = "ROM file for the GPU's function 0.", HelpName = "PATH" };
         var single = new Option<bool>("--single-gpu") { Description = "The host gives up its only GPU while the VM runs (Passthrough hook, single-gpu mode)." };
+        var desktop = new NewDesktopOptions();
         var command = new Command("new", "Write a complete domain XML for a GPU passthrough VM (q35, OVMF, host CPU, virtio, no balloon).")
         {
             name, slot, memory, vcpus, os, disk, noCreate, iso, rom, single,
         };
+        desktop.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
@@ -61,7 +63,9 @@ internal sealed class NewVerb : IVerb
                     .WithRom(romPath, romPath is null ? null : true)
                     .WithManaged(!singleGpu),
             };
-            var xml = DomainTemplate.Create(options).Save();
+            var created = DomainTemplate.Create(options);
+            desktop.Apply(created, root, result, context);
+            var xml = created.Save();
 
             // The disk first: when it cannot be made, no domain XML reaches standard output.
             await PrepareDiskAsync(context, root, diskPath, diskSize, result.GetValue(noCreate), cancellationToken).ConfigureAwait(false);
