@@ -73,6 +73,11 @@ internal sealed class DoctorVerb : IVerb
             }
 
             var report = Doctor.Run(evidence);
+            if (domain is not null)
+            {
+                report = DoctorReport.From([.. report.Findings, .. DesktopFindings.For(domain, root)]);
+            }
+
             if (result.GetValue(json))
             {
                 Json.Write(context.Out, new DoctorJson(report.Findings), Json.Shapes.DoctorJson);

@@ -25,11 +25,13 @@ internal sealed class NewVerb : IVerb
         var rom = new Option<string>("--rom") { Description = "ROM file for the GPU's function 0.", HelpName = "PATH" };
         var single = new Option<bool>("--single-gpu") { Description = "The host gives up its only GPU while the VM runs (Passthrough hook, single-gpu mode)." };
         var tuning = new CpuTuningOptions();
+        var desktop = new NewDesktopOptions();
         var command = new Command("new", "Write a complete domain XML for a GPU passthrough VM (q35, OVMF, host CPU, virtio, no balloon).")
         {
             name, slot, memory, vcpus, os, disk, noCreate, iso, rom, single,
         };
         tuning.AddTo(command);
+        desktop.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
@@ -74,6 +76,7 @@ internal sealed class NewVerb : IVerb
 
             DomainEdits.Set(domain, new DomainSettings { Pin = pin, Hugepages = tuning.HugepagesRequest(result, root) });
             DomainEdits.RecordIdentities(domain, inventory, gpuSlot);
+            desktop.Apply(domain, root, result, context);
             var xml = domain.Save();
 
             // The disk first: when it cannot be made, no domain XML reaches standard output.
