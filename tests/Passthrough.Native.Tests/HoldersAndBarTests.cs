@@ -44,7 +44,8 @@ public class HoldersAndBarTests
         var before = TreeSnapshot.Take(Path.Join(root, "sys"));
         const string domain = "<domain type='kvm'><name>win11</name><uuid>9a1c6e52-0d5e-4c47-9f1e-1b2f3c4d5e6f</uuid>"
             + "<metadata><passthrough:config xmlns:passthrough='urn:passthrough:1' mode='dynamic'><passthrough:bar index='0' size='64GiB'/></passthrough:config></metadata>"
-            + "<devices><hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source></hostdev></devices></domain>";
+            + "<devices><hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source></hostdev>"
+            + "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/></source></hostdev></devices></domain>";
 
         var result = NativeBinary.RunWith(domain, "--root", root, "hook", "qemu", "win11", "prepare", "begin", "-");
 
