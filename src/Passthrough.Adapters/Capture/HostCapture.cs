@@ -12,11 +12,12 @@ namespace Passthrough.Adapters.Capture;
 public static class HostCapture
 {
     /// <summary>The device attributes a capture keeps (Documentation/ABI/testing/sysfs-bus-pci); irq and
-    /// resource too, because lspci needs them to read a captured tree.</summary>
+    /// resource too, because lspci needs them to read a captured tree; resourceN_resize for Resizable BARs.</summary>
     private static readonly string[] DeviceTextFiles =
     [
         "vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "driver_override",
         "reset_method", "boot_vga", "sriov_totalvfs", "sriov_numvfs", "irq", "resource",
+        "resource0_resize", "resource1_resize", "resource2_resize", "resource3_resize", "resource4_resize", "resource5_resize",
     ];
 
     private static readonly string[] DmiFiles = ["bios_vendor", "bios_version", "bios_date", "board_vendor", "board_name"];

@@ -183,7 +183,20 @@ internal sealed partial class XmlVerb : IVerb
                 throw PassthroughException.Input("Nothing to set.", "Give at least one option, e.g. --memballoon none (see `passthrough xml set --help`).");
             }
 
-            return target.RunAsync(context, result, d => DomainEdits.Set(d, settings), ct);
+            // A mode hands the hostdevs to our hook: record what identifies them, as add-gpu does.
+            var identityHost = settings.PassthroughMode is not null ? HostIfAny(result) : null;
+            return target.RunAsync(
+                context,
+                result,
+                d =>
+                {
+                    DomainEdits.Set(d, settings);
+                    if (identityHost is not null)
+                    {
+                        DomainEdits.RecordMissingIdentities(d, identityHost);
+                    }
+                },
+                ct);
         });
         return command;
     }

@@ -27,6 +27,27 @@ public static partial class DomainEdits
         }
     }
 
+    /// <summary>
+    /// Records the identity of every hostdev that has none yet (our config just added by `set --passthrough-mode`
+    /// to a domain that already passes devices); recorded ones stay, since their address may have moved.
+    /// </summary>
+    public static void RecordMissingIdentities(DomainDocument domain, HostInventory host)
+    {
+        if (domain.PassthroughConfig is not { } config)
+        {
+            return;
+        }
+
+        var recorded = config.Identities.Select(i => i.Address).ToHashSet();
+        foreach (var hostdev in domain.PciHostdevs.Where(h => !recorded.Contains(h.Source)))
+        {
+            if (host.Find(hostdev.Source) is { } function && DeviceIdentity.Of(function) is { } identity)
+            {
+                config.SetIdentity(hostdev.Source, identity);
+            }
+        }
+    }
+
     /// <summary>Forgets the identities recorded for functions of <paramref name="slot"/> that no hostdev passes any more.</summary>
     public static void ForgetIdentities(DomainDocument domain, PciSlot slot)
     {
