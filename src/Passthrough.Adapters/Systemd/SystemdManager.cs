@@ -61,13 +61,17 @@ public sealed class SystemdManager : ISystemdManager
     public async Task<string> GetActiveStateAsync(string unit, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var path = await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
+        var path = await RequireUnitPathAsync(unit, cancellationToken).ConfigureAwait(false);
+        return await GetStringPropertyAsync(path, "ActiveState", unit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The unit's object path; a unit systemd does not know is an error that says how to check the name.</summary>
+    private async Task<string> RequireUnitPathAsync(string unit, CancellationToken cancellationToken) =>
+        await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
             FailureKind.Failed,
             "org.freedesktop.systemd1.NoSuchUnit",
             $"systemd has no unit {unit}.",
             "Check the unit name with `systemctl list-units`.");
-        return await GetStringPropertyAsync(path, "ActiveState", unit, cancellationToken).ConfigureAwait(false);
-    }
 
     public Task<string> StopUnitAsync(string unit, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         RunJobAsync("StopUnit", "stopping", unit, timeout, cancellationToken);
@@ -100,11 +104,7 @@ public sealed class SystemdManager : ISystemdManager
     public async Task<CpuSet> GetAllowedCpusAsync(string unit, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var path = await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
-            FailureKind.Failed,
-            "org.freedesktop.systemd1.NoSuchUnit",
-            $"systemd has no unit {unit}.",
-            "Check the unit name with `systemctl list-units`.");
+        var path = await RequireUnitPathAsync(unit, cancellationToken).ConfigureAwait(false);
         MessageBuffer call;
         using (var writer = _bus.Connection.GetMessageWriter())
         {

@@ -20,6 +20,8 @@ description:
 version_added: "0.1.0"
 author:
   - Passthrough developers (@passthrough)
+extends_documentation_fragment:
+  - passthrough.vfio.common
 options:
   name:
     description:
@@ -58,21 +60,10 @@ options:
       - How Passthrough's hook handles the VM's devices; C(off) leaves them to libvirt.
     type: str
     choices: [static, dynamic, single-gpu, 'off']
-  root:
-    description:
-      - Treat this directory as C(/) for every host path (the CLI's C(--root)), where the GPU's functions
-        are read from.
-    type: path
-    default: /
-  binary:
-    description:
-      - The passthrough program to run, a name on the PATH or an absolute path.
-    type: str
-    default: passthrough
 notes:
   - Supports check mode (nothing is defined) and diff mode (the domain XML before and after).
 requirements:
-  - passthrough (the RPM or .deb of the Passthrough project) and virsh on the managed host
+  - virsh (libvirt-clients) on the managed host
 '''
 
 EXAMPLES = r'''

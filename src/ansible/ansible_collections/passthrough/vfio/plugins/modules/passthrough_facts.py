@@ -22,6 +22,8 @@ description:
 version_added: "0.1.0"
 author:
   - Passthrough developers (@passthrough)
+extends_documentation_fragment:
+  - passthrough.vfio.common
 options:
   gather:
     description:
@@ -34,20 +36,8 @@ options:
     description:
       - Limit the doctor findings to this GPU slot, for example C(0000:03:00).
     type: str
-  root:
-    description:
-      - Treat this directory as C(/) for every host path (the CLI's C(--root)), for captured host snapshots.
-    type: path
-    default: /
-  binary:
-    description:
-      - The passthrough program to run, a name on the PATH or an absolute path.
-    type: str
-    default: passthrough
 notes:
   - Supports check mode; it changes nothing in either mode.
-requirements:
-  - passthrough (the RPM or .deb of the Passthrough project) on the managed host
 '''
 
 EXAMPLES = r'''

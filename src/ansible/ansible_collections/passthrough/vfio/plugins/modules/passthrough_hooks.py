@@ -18,6 +18,8 @@ description:
 version_added: "0.1.0"
 author:
   - Passthrough developers (@passthrough)
+extends_documentation_fragment:
+  - passthrough.vfio.common
 options:
   state:
     description:
@@ -25,20 +27,8 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  root:
-    description:
-      - Treat this directory as C(/) for every host path (the CLI's C(--root)).
-    type: path
-    default: /
-  binary:
-    description:
-      - The passthrough program to run, a name on the PATH or an absolute path.
-    type: str
-    default: passthrough
 notes:
   - Supports check mode (C(--check)) and diff mode (the hook files before and after).
-requirements:
-  - passthrough (the RPM or .deb of the Passthrough project) on the managed host
 '''
 
 EXAMPLES = r'''

@@ -20,6 +20,8 @@ description:
 version_added: "0.1.0"
 author:
   - Passthrough developers (@passthrough)
+extends_documentation_fragment:
+  - passthrough.vfio.common
 options:
   slot:
     description:
@@ -39,22 +41,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  root:
-    description:
-      - Treat this directory as C(/) for every host path (the CLI's C(--root)). Commands such as
-        initramfs rebuilds run only on the live root.
-    type: path
-    default: /
-  binary:
-    description:
-      - The passthrough program to run, a name on the PATH or an absolute path.
-    type: str
-    default: passthrough
 notes:
   - Supports check mode (nothing is written) and diff mode (each changed file before and after).
   - Reboot with M(ansible.builtin.reboot) when C(reboot_required) is true.
-requirements:
-  - passthrough (the RPM or .deb of the Passthrough project) on the managed host
 '''
 
 EXAMPLES = r'''
