@@ -49,23 +49,30 @@ internal sealed partial class XmlVerb : IVerb
         {
             var slotText = result.GetValue(slot)!;
             var host = PciSlot.ParseLenient(slotText);
-            var inventory = new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read();
-            var virtualFunction = GpuSelection.VirtualFunction(inventory, slotText);
+
+            // With --functions the file may be for another machine: read the host only when it is one (an
+            // explicit --root, or IOMMU groups here); reading all of sysfs is most of add-gpu's time.
+            var functionsText = result.GetValue(functions);
+            var inventory = functionsText is null ? new SysfsHostReader(GlobalOptions.HostRoot(result), names: false).Read() : HostIfAny(result);
+            var virtualFunction = inventory is null ? null : GpuSelection.VirtualFunction(inventory, slotText);
             IReadOnlyList<int> list;
             if (virtualFunction is not null)
             {
-                list = result.GetValue(functions) is null
+                list = functionsText is null
                     ? [virtualFunction.Value.Function]
                     : throw PassthroughException.Input($"--slot {slotText} is one SR-IOV virtual function: --functions does not apply.", $"Leave --functions out: `passthrough xml add-gpu FILE --slot {slotText}` passes that function alone.");
             }
-            else if (result.GetValue(functions) is { } text)
+            else if (functionsText is not null)
             {
-                list = ParseFunctions(text);
-                GpuSelection.CheckNoVirtualFunctions(inventory, host, list);
+                list = ParseFunctions(functionsText);
+                if (inventory is not null)
+                {
+                    GpuSelection.CheckNoVirtualFunctions(inventory, host, list);
+                }
             }
             else
             {
-                list = [.. inventory.Gpu(host).Functions.Select(f => f.Address.Function)];
+                list = [.. inventory!.Gpu(host).Functions.Select(f => f.Address.Function)];
             }
 
             var model = result.GetValue(driverModel);
@@ -96,10 +103,9 @@ internal sealed partial class XmlVerb : IVerb
                 {
                     DomainEdits.AddGpu(d, attachment);
 
-                    // With --functions the host may not be the VM's (a file edited elsewhere): identities only from a real host.
-                    if ((result.GetValue(functions) is null ? inventory : HostIfAny(result)) is { } identityHost)
+                    if (inventory is not null)
                     {
-                        DomainEdits.RecordIdentities(d, identityHost, host);
+                        DomainEdits.RecordIdentities(d, inventory, host);
                     }
                 },
                 ct);
