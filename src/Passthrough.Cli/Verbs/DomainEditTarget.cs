@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Passthrough.Adapters.Files;
 using Passthrough.Adapters.Libvirt;
+using Passthrough.Adapters.Processes;
 using Passthrough.Cli.Rendering;
 using Passthrough.Domain;
 using Passthrough.Errors;
@@ -111,7 +112,7 @@ internal sealed class DomainEditTarget
         if (vm is not null)
         {
             var dumped = await new LibvirtDomains(context.Runner, context.Environment)
-                .DumpXmlAsync(vm, uri, "--connect", $"edit a file: `virsh dumpxml --inactive {vm} > {vm}.xml`, then `passthrough xml {result.CommandResult.Command.Name} {vm}.xml`", inactive: true, ct)
+                .DumpXmlAsync(vm, uri, "--connect", $"edit a file: `virsh dumpxml --inactive {ProcessRunner.Quote(vm)} > vm.xml`, then `passthrough xml {result.CommandResult.Command.Name} vm.xml`", inactive: true, ct)
                 .ConfigureAwait(false);
             original = OneNewline(dumped);
             label = "domain:" + vm;

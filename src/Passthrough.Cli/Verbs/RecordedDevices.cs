@@ -3,6 +3,7 @@ using Passthrough.Adapters.Sysfs;
 using Passthrough.Domain;
 using Passthrough.Errors;
 using Passthrough.Pci;
+using Passthrough.Shell;
 
 namespace Passthrough.Cli.Verbs;
 
@@ -23,13 +24,14 @@ internal static class RecordedDevices
         }
 
         var host = new SysfsHostReader(root, names: false).Read();
+        var vm = ShellWords.QuoteIfNeeded(domainName);
         if (DomainEdits.LocateRecorded(domain, host).FirstOrDefault(l => l.Whereabouts != DeviceWhereabouts.InPlace) is { } wrong)
         {
             throw PassthroughException.Input(
                 $"'{domainName}': {wrong.Describe()}; nothing was bound.",
                 wrong.Whereabouts == DeviceWhereabouts.Moved
-                    ? $"Run `passthrough xml fix-addresses --vm {domainName}`, then start the VM again."
-                    : $"Run `passthrough doctor --vm {domainName}` for what to do.");
+                    ? $"Run `passthrough xml fix-addresses --vm {vm}`, then start the VM again."
+                    : $"Run `passthrough doctor --vm {vm}` for what to do.");
         }
     }
 }

@@ -142,4 +142,14 @@ public class EditReportTests
         Assert.That(result.Stderr, Does.Contain("virsh -c test:///default list --all"));
         Assert.That(result.Stdout, Is.Empty);
     }
+
+    [Test]
+    public void A_hostile_vm_name_is_quoted_in_the_commands_i_am_told_to_run()
+    {
+        var result = CliRun.Run("xml", "set", "--vm", "x;touch pwned", "--connect", "test:///default", "--smm", "on");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Stderr, Does.Contain("`virsh dumpxml --inactive 'x;touch pwned' > vm.xml`, then `passthrough xml set vm.xml`"));
+        Assert.That(result.Stderr, Does.Not.Contain("x;touch pwned >").And.Not.Contain("x;touch pwned.xml"));
+    }
 }
