@@ -75,10 +75,13 @@ public partial class HooksTests
         using var dir = new TempDirectory("passthrough-native-hook");
         var root = Session.ExpandWorkstation(dir.Combine("root"));
 
+        var before = SetupFixtures.Snapshot(root);
+
         var result = NativeBinary.RunWith(Domain(null), "--root", root, "hook", "qemu", "win11", "prepare", "begin", "-");
 
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(result.Stdout + result.Stderr, Is.Empty);
+        Assert.That(SetupFixtures.Snapshot(root), Is.EqualTo(before), "libvirt runs the hook for every VM: another VM's start leaves no trace, not even a log line");
     }
 
     [TestCase("malformed", 2, "domain XML of 'win11' on stdin")]

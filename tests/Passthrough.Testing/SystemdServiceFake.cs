@@ -44,6 +44,9 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
     /// <summary>How long a job takes before JobRemoved is emitted.</summary>
     public TimeSpan JobDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>Answer ListUnitsByNames with UnknownMethod, as a systemd older than 230 does.</summary>
+    public bool ListUnitsByNamesUnknown { get; set; }
+
     /// <summary>Every method call received, as "Member arg1 arg2".</summary>
     public ConcurrentQueue<string> Calls { get; } = new();
 
@@ -241,6 +244,41 @@ public sealed class SystemdServiceFake : IPathMethodHandler, IDisposable
                         ReplyObjectPath(context, unit.Path);
                     }
 
+                    break;
+                }
+
+            case ("ListUnitsByNames", "as"):
+                {
+                    var names = reader.ReadArrayOfString();
+                    Calls.Enqueue($"ListUnitsByNames {string.Join(',', names)}");
+                    if (ListUnitsByNamesUnknown)
+                    {
+                        context.ReplyUnknownMethodError();
+                        break;
+                    }
+
+                    // a(ssssssouso): like systemd, each name is loaded and reported under the unit's own Id; a name
+                    // without a unit file is there with load state "not-found".
+                    using var writer = context.CreateReplyWriter("a(ssssssouso)");
+                    var units = writer.WriteArrayStart(DBusType.Struct);
+                    foreach (var name in names)
+                    {
+                        var unit = Find(name) ?? new Unit(name, UnitPrefix + "/" + Escape(name)) { LoadState = "not-found" };
+                        writer.WriteStructureStart();
+                        writer.WriteString(unit.Id);
+                        writer.WriteString(string.Empty);
+                        writer.WriteString(unit.LoadState);
+                        writer.WriteString(unit.ActiveState);
+                        writer.WriteString(unit.ActiveState == "active" ? "running" : "dead");
+                        writer.WriteString(string.Empty);
+                        writer.WriteObjectPath(unit.Path);
+                        writer.WriteUInt32(0);
+                        writer.WriteString(string.Empty);
+                        writer.WriteObjectPath("/");
+                    }
+
+                    writer.WriteArrayEnd(units);
+                    context.Reply(writer.CreateMessage());
                     break;
                 }
 

@@ -54,13 +54,18 @@ public sealed class BindingEngine
 
     public BindingTimeouts Timeouts { get; init; } = BindingTimeouts.Default;
 
+    /// <summary>How long each part of the last prepare or restore took (the hook logs it).</summary>
+    public StepTimes Times { get; } = new();
+
     /// <summary>Shows the waits for systemd units (stopping the display manager, starting it again).</summary>
     public IStepProgress Progress { get; init; } = StepProgress.None;
 
     /// <summary>prepare/begin: binds (dynamic, single-gpu) or verifies (static) a VM's devices.</summary>
     public async Task PrepareAsync(VmPassthroughConfig config, CancellationToken cancellationToken = default)
     {
+        Times.Restart();
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
+        Times.Mark("host lock");
         var title = $"VM '{config.DomainName}'";
         if (config.Mode == PassthroughMode.Static)
         {
@@ -110,7 +115,9 @@ public sealed class BindingEngine
     /// <summary>release/end and `passthrough restore`: replays a journal; no journal means nothing to do.</summary>
     public async Task<RestoreReport?> RestoreAsync(string id, CancellationToken cancellationToken = default)
     {
+        Times.Restart();
         using var hostLock = HostLock.Acquire(_root, LockTimeout);
+        Times.Mark("host lock");
         var journal = Journals.Load(id);
         return journal is null ? null : await RestoreLockedAsync(journal, cancellationToken).ConfigureAwait(false);
     }
@@ -165,7 +172,22 @@ public sealed class BindingEngine
             }
         }
 
+        // A single-GPU swap talks to systemd first: connect (and watch for jobs) while the inventory is read.
+        var warm = mode == PassthroughMode.SingleGpu && config is not null ? WarmSystemd() : null;
+        try
+        {
+            await PrepareWarmAsync(id, owner, mode, devices, title, config, kept, () => Interlocked.Exchange(ref warm, null), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeUnusedAsync(warm).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PrepareWarmAsync(string id, JournalOwner owner, PassthroughMode mode, IReadOnlyList<PciAddress> devices, string title, VmPassthroughConfig? config, BindingJournal? kept, Func<Task<ISystemdManager>?> takeWarm, CancellationToken cancellationToken)
+    {
         var inventory = _reader.Read();
+        Times.Mark("inventory");
         var plan = BindingPlan.Build(devices, inventory, title, config?.DriverModels);
         // Bad input first (exit 2), then what the host is doing; both before any change.
         var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
@@ -173,6 +195,7 @@ public sealed class BindingEngine
         {
             // Single-GPU mode stops the display manager first and checks after (SingleGpuSwapPlan).
             new DeviceHolders(_root).EnsureFree([.. plan.Functions.Where(f => !f.AlreadyBound).Select(f => inventory.Find(f.Address)!)], title);
+            Times.Mark("processes holding the GPU");
         }
 
         // Host tuning is planned (and its input checked) before anything changes, and runs first.
@@ -185,7 +208,7 @@ public sealed class BindingEngine
         try
         {
             recorder.Save();
-            await using (var run = new Run(this, recorder))
+            await using (var run = new Run(this, recorder, takeWarm()))
             {
                 IReadOnlyList<HostStep> steps;
                 if (mode == PassthroughMode.SingleGpu && config is not null)
@@ -193,6 +216,7 @@ public sealed class BindingEngine
                     var functions = plan.Functions.Select(f => inventory.Find(f.Address)!).ToList();
                     var drivers = functions.Select(f => f.Driver).OfType<string>();
                     var facts = await new SwapFactsReader(_root).ReadAsync(run.Systemd, config.DisplayManagerUnit, drivers, cancellationToken).ConfigureAwait(false);
+                    Times.Mark("display manager, consoles and modules");
                     var swap = SingleGpuSwapPlan.Build(facts, functions, config.Modules, config.Timeouts);
                     steps = [.. swap.Steps, .. plan.Steps(f => swap.DriverAfter(f, facts))];
                 }
@@ -224,9 +248,11 @@ public sealed class BindingEngine
         var recorder = new JournalRecorder(Journals, journal);
         recorder.SetState(BindingJournal.Restoring);
         var failures = new List<string>();
-        await using (var run = new Run(this, recorder: null))
+        var steps = RestorePlan.ForJournal(journal, Timeouts).ToList();
+        // Starting the display manager comes last: connect to systemd while the kernel steps before it run.
+        await using (var run = new Run(this, recorder: null, steps.OfType<UnitStep>().Any() ? WarmSystemd() : null))
         {
-            foreach (var step in RestorePlan.ForJournal(journal, Timeouts))
+            foreach (var step in steps)
             {
                 await TryAsync(failures, () => run.ExecuteAsync(step, cancellationToken)).ConfigureAwait(false);
             }
@@ -238,6 +264,40 @@ public sealed class BindingEngine
         }
 
         return new RestoreReport(failures);
+    }
+
+    /// <summary>The systemd client, connected and watching for jobs, on another thread; its failure surfaces where it is used.</summary>
+    private Task<ISystemdManager> WarmSystemd() => Task.Run(async () =>
+    {
+        var systemd = _systemdFactory();
+        try
+        {
+            await systemd.WatchJobsAsync().ConfigureAwait(false);
+            return systemd;
+        }
+        catch
+        {
+            systemd.Dispose();
+            throw;
+        }
+    });
+
+    /// <summary>A warmed client nobody took (the run failed before it needed systemd): closed, its failure ignored.</summary>
+    private static async Task DisposeUnusedAsync(Task<ISystemdManager>? warm)
+    {
+        if (warm is null)
+        {
+            return;
+        }
+
+        try
+        {
+            (await warm.ConfigureAwait(false)).Dispose();
+        }
+        catch (Exception e) when (e is PassthroughException or ObjectDisposedException)
+        {
+            // Never used, so its failure changed nothing.
+        }
     }
 
     private FunctionState Now(PciAddress address) => new(address, _binder.DriverOf(address), _binder.OverrideOf(address));
@@ -258,11 +318,14 @@ public sealed class BindingEngine
     /// One execution of steps: records each step's journal entry before it runs, and holds the systemd
     /// connection (opened on first use, closed at the end).
     /// </summary>
-    private sealed class Run(BindingEngine engine, JournalRecorder? recorder) : IAsyncDisposable
+    private sealed class Run(BindingEngine engine, JournalRecorder? recorder, Task<ISystemdManager>? warm = null) : IAsyncDisposable
     {
         private ISystemdManager? _systemd;
+        private Task<ISystemdManager>? _warm = warm;
 
-        public ISystemdManager Systemd => _systemd ??= engine._systemdFactory();
+        public ISystemdManager Systemd => _systemd ??= Interlocked.Exchange(ref _warm, null) is { } connecting
+            ? connecting.GetAwaiter().GetResult()
+            : engine._systemdFactory();
 
         private IDriverBinder Binder => engine._binder;
 
@@ -281,6 +344,18 @@ public sealed class BindingEngine
                 return;
             }
 
+            try
+            {
+                await ExecuteRecordedAsync(step, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                engine.Times.Mark(step.ToString() ?? step.GetType().Name);
+            }
+        }
+
+        private async Task ExecuteRecordedAsync(HostStep step, CancellationToken cancellationToken)
+        {
             if (step.Records is { } entry)
             {
                 if (recorder is null)
@@ -455,11 +530,11 @@ public sealed class BindingEngine
             }
         }
 
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
             _systemd?.Dispose();
             _systemd = null;
-            return ValueTask.CompletedTask;
+            await DisposeUnusedAsync(Interlocked.Exchange(ref _warm, null)).ConfigureAwait(false);
         }
     }
 }

@@ -1,6 +1,7 @@
 using Passthrough.Adapters.Sysfs;
 using Passthrough.Adapters.Systemd;
 using Passthrough.Binding;
+using Passthrough.Errors;
 
 namespace Passthrough.Adapters.Binding;
 
@@ -24,18 +25,34 @@ public sealed class SwapFactsReader
     /// <param name="cancellationToken">Cancels the systemd calls.</param>
     public async Task<SwapFacts> ReadAsync(ISystemdManager systemd, string? displayManager, IEnumerable<string> drivers, CancellationToken cancellationToken)
     {
-        var dmUnit = displayManager ?? await systemd.ResolveUnitAsync(SingleGpuSwapPlan.DisplayManagerAlias, cancellationToken).ConfigureAwait(false);
-        var dm = dmUnit is null ? null : new UnitFact(dmUnit, IsRunning(await systemd.GetActiveStateAsync(dmUnit, cancellationToken).ConfigureAwait(false)));
-        var persistencedUnit = await systemd.ResolveUnitAsync(SingleGpuSwapPlan.NvidiaPersistenced, cancellationToken).ConfigureAwait(false);
-        var persistenced = persistencedUnit is null ? null : new UnitFact(persistencedUnit, IsRunning(await systemd.GetActiveStateAsync(persistencedUnit, cancellationToken).ConfigureAwait(false)));
+        ArgumentNullException.ThrowIfNull(systemd);
 
-        return new SwapFacts()
-            .WithDisplayManager(dm)
-            .WithPersistenced(persistenced)
+        // Both units in one question, and the job watch the display manager's stop needs set up meanwhile: the bus
+        // answers while the files below are read.
+        var asked = displayManager ?? SingleGpuSwapPlan.DisplayManagerAlias;
+        var states = systemd.GetUnitStatesAsync([asked, SingleGpuSwapPlan.NvidiaPersistenced], cancellationToken);
+        var watch = systemd.WatchJobsAsync(cancellationToken);
+        var facts = new SwapFacts()
             .WithConsoles(Consoles())
             .WithFramebuffers([.. SingleGpuSwapPlan.FramebufferDrivers.SelectMany(BoundPlatformDevices)])
             .WithLoadedModules(LoadedModules())
             .WithDriverModules(DriverModules(drivers));
+        await Task.WhenAll(states, watch).ConfigureAwait(false);
+        var units = await states.ConfigureAwait(false);
+
+        if (displayManager is not null && units[0] is null)
+        {
+            // A configured unit must exist: skipping its stop would leave it holding the GPU.
+            throw new DBusException(
+                FailureKind.Failed,
+                "org.freedesktop.systemd1.NoSuchUnit",
+                $"systemd has no unit {displayManager}.",
+                "Check the unit name with `systemctl list-units`.");
+        }
+
+        return facts
+            .WithDisplayManager(units[0] is { } dm ? new UnitFact(dm.Id, IsRunning(dm.ActiveState)) : null)
+            .WithPersistenced(units[1] is { } persistenced ? new UnitFact(persistenced.Id, IsRunning(persistenced.ActiveState)) : null);
     }
 
     /// <summary>systemd's ActiveState values that mean the unit is up or coming up.</summary>

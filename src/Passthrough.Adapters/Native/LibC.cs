@@ -139,6 +139,39 @@ internal static partial class LibC
         }
     }
 
+    /// <summary>
+    /// A read-only private mapping of a whole file, its pages read in at once (MAP_POPULATE): a dictionary such as
+    /// pci.ids is searched in place from the page cache, not copied into a fresh heap array. Null when the file is
+    /// missing, empty, larger than 2 GiB or cannot be mapped.
+    /// </summary>
+    public static unsafe (nint Address, int Length)? MapReadOnly(string path)
+    {
+        var fd = Open(path, ORdOnly);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            var size = NativeLSeek(fd, 0, SeekEnd);
+            if (size is <= 0 or > int.MaxValue)
+            {
+                return null;
+            }
+
+            var address = NativeMmap(0, (nuint)size, ProtRead, MapPrivate | MapPopulate, fd, 0);
+            return address == MapFailed ? null : (address, (int)size);
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
+    /// <summary>munmap(2) of a mapping from <see cref="MapReadOnly"/>.</summary>
+    public static void Unmap(nint address, int length) => _ = NativeMunmap(address, (nuint)length);
+
     /// <summary>write(2) of the whole span (retrying EINTR and short writes): true when all of it was written.</summary>
     public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
     {
@@ -233,6 +266,21 @@ internal static partial class LibC
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static unsafe partial nint NativeWrite(int fd, byte* buffer, nint count);
+
+    private const int SeekEnd = 2;
+    private const int ProtRead = 1;
+    private const int MapPrivate = 2;
+    private const int MapPopulate = 0x8000;
+    private static readonly nint MapFailed = -1;
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long NativeLSeek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint NativeMmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int NativeMunmap(nint address, nuint length);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int NativeClose(int fd);

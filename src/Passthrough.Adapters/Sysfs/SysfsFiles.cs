@@ -101,6 +101,46 @@ internal static class SysfsFiles
         return buffer is null ? null : length == buffer.Length ? buffer : buffer[..length];
     }
 
+    /// <summary>
+    /// Reads up to the buffer's length (a binary attribute such as `config`) into a caller's buffer: the length read,
+    /// or -1 when the file is missing or a read fails. `list` reads every function's config space, and a fresh
+    /// 4 KiB array for each was most of what it allocated.
+    /// </summary>
+    public static int ReadInto(string path, Span<byte> buffer)
+    {
+        var fd = OpenForReading(path);
+        if (fd < 0)
+        {
+            return -1;
+        }
+
+        try
+        {
+            var length = 0;
+            while (length < buffer.Length)
+            {
+                var read = LibC.Read(fd, buffer[length..]);
+                if (read < 0)
+                {
+                    return -1;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            return length;
+        }
+        finally
+        {
+            LibC.Close(fd);
+        }
+    }
+
     /// <summary>Whether the path exists (any type; a dangling symlink does not).</summary>
     public static bool Exists(string path) =>
         ListedDirectory.Current is { } listed && listed.Holds(path, out var name) ? listed.Exists(name) : LibC.Exists(path);

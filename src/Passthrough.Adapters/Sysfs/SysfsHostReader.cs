@@ -1,4 +1,5 @@
 using System.Globalization;
+using Passthrough.Adapters.Native;
 using Passthrough.Host;
 using Passthrough.Pci;
 
@@ -19,6 +20,9 @@ public sealed class SysfsHostReader : IHostReader
 {
     /// <summary>Where distributions keep pci.ids: Fedora (hwdata) first, then Debian (pciutils).</summary>
     private static readonly string[] PciIdsPaths = ["/usr/share/hwdata/pci.ids", "/usr/share/misc/pci.ids", "/usr/share/pci.ids"];
+
+    /// <summary>PCI Express extended configuration space (PCIe base spec, 7.2): what sysfs `config` holds for root.</summary>
+    private const int ConfigSpaceSize = 4096;
 
     private readonly HostRoot _root;
     private readonly bool _names;
@@ -81,8 +85,9 @@ public sealed class SysfsHostReader : IHostReader
         using var listed = SysfsFiles.ListDirectory(dir);
         var classCode = SysfsFiles.ReadHex(F("class"));
         // Root may read 4096 bytes of config; others get 64 (then capabilities are unknown).
-        var configBytes = SysfsFiles.ReadBytes(F("config"), 4096);
-        var config = configBytes is null ? null : new PciConfigSpace(configBytes);
+        Span<byte> configBytes = stackalloc byte[ConfigSpaceSize];
+        var configLength = SysfsFiles.ReadInto(F("config"), configBytes);
+        var config = configLength < 0 ? null : new PciConfigSpace(configBytes[..configLength]);
         var resetText = SysfsFiles.ReadText(F("reset_method"));
         var overrideText = SysfsFiles.ReadLine(F("driver_override"));
         var bootVga = SysfsFiles.ReadLine(F("boot_vga"));
@@ -144,8 +149,7 @@ public sealed class SysfsHostReader : IHostReader
 
                 if (bridge is null)
                 {
-                    var bytes = SysfsFiles.ReadBytes(Path.Join(current, "config"), 4096);
-                    bridge = new UpstreamBridge(address, bytes is null ? null : new PciConfigSpace(bytes).HasAcs);
+                    bridge = new UpstreamBridge(address, ReadAcs(current));
                     lock (_bridges)
                     {
                         _bridges[current] = bridge;
@@ -160,6 +164,14 @@ public sealed class SysfsHostReader : IHostReader
 
         bridges.Reverse();
         return bridges;
+    }
+
+    /// <summary>Whether a bridge's config space lists ACS; null when it cannot be read.</summary>
+    private static bool? ReadAcs(string dir)
+    {
+        Span<byte> bytes = stackalloc byte[ConfigSpaceSize];
+        var length = SysfsFiles.ReadInto(Path.Join(dir, "config"), bytes);
+        return length < 0 ? null : new PciConfigSpace(bytes[..length]).HasAcs;
     }
 
     private List<IommuGroup> ReadGroups()
@@ -258,7 +270,8 @@ public sealed class SysfsHostReader : IHostReader
 
     private List<PciFunction> AddNames(List<PciFunction> functions)
     {
-        var db = LoadPciIds();
+        using var ids = MapPciIds();
+        var db = ids is null ? PciIdsDatabase.Empty : PciIdsDatabase.FromBytes(ids.Memory);
         HwdbNames? hwdb = null;
         var hwdbOpened = false;
         HwdbNames? Hwdb()
@@ -291,24 +304,7 @@ public sealed class SysfsHostReader : IHostReader
     private IEnumerable<string> Candidates(string[] paths) =>
         paths.Select(_root.Path).Concat(_root.IsLiveSystem ? [] : paths);
 
-    /// <summary>The root's pci.ids first, then the running system's: names are a dictionary, not host state.</summary>
-    private PciIdsDatabase LoadPciIds()
-    {
-        foreach (var path in Candidates(PciIdsPaths))
-        {
-            try
-            {
-                if (File.Exists(path))
-                {
-                    return PciIdsDatabase.FromBytes(File.ReadAllBytes(path));
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Try the next location; ids alone are still useful.
-            }
-        }
-
-        return PciIdsDatabase.Empty;
-    }
+    /// <summary>The root's pci.ids first, then the running system's, mapped (1.4 MB searched in place, not read into
+    /// the heap); null when none can be read: ids alone are still useful.</summary>
+    private MappedFile? MapPciIds() => Candidates(PciIdsPaths).Select(MappedFile.Open).FirstOrDefault(m => m is not null);
 }

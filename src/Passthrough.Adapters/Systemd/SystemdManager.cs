@@ -65,6 +65,36 @@ public sealed class SystemdManager : ISystemdManager
         return await GetStringPropertyAsync(path, "ActiveState", unit, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<UnitState?>> GetUnitStatesAsync(IReadOnlyList<string> units, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(units);
+        ThrowIfDisposed();
+        MessageBuffer call;
+        using (var writer = _bus.Connection.GetMessageWriter())
+        {
+            writer.WriteMethodCallHeader(Service, ManagerPath, ManagerInterface, "ListUnitsByNames", "as");
+            writer.WriteArray(units);
+            call = writer.CreateMessage();
+        }
+
+        try
+        {
+            // One reply for all (systemd >= 230): loads each name like LoadUnit and reports the unit's own Id.
+            return await _bus.CallAsync(call, ReadUnitStates, $"systemd ListUnitsByNames({string.Join(", ", units)})", CallTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DBusException e) when (e.ErrorName == "org.freedesktop.DBus.Error.UnknownMethod")
+        {
+            // An older systemd: one unit at a time.
+            return await UnitStates.OneByOneAsync(this, units, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public Task WatchJobsAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return EnsureJobRemovedWatchAsync(cancellationToken);
+    }
+
     /// <summary>The unit's object path; a unit systemd does not know is an error that says how to check the name.</summary>
     private async Task<string> RequireUnitPathAsync(string unit, CancellationToken cancellationToken) =>
         await FindUnitPathAsync(unit, cancellationToken).ConfigureAwait(false) ?? throw new DBusException(
@@ -200,6 +230,32 @@ public sealed class SystemdManager : ISystemdManager
         ".swap" => "org.freedesktop.systemd1.Swap",
         _ => "org.freedesktop.systemd1.Service",
     };
+
+    /// <summary>ListUnitsByNames' a(ssssssouso): name (the Id), description, load, active and sub state, following,
+    /// unit path, job id, type and path; a unit without a file is there with load state "not-found".</summary>
+    private static List<UnitState?> ReadUnitStates(Message message, object? state)
+    {
+        var reader = message.GetBodyReader();
+        var states = new List<UnitState?>();
+        var end = reader.ReadArrayStart(DBusType.Struct);
+        while (reader.HasNext(end))
+        {
+            reader.AlignStruct();
+            var id = reader.ReadString();
+            reader.ReadString();
+            var load = reader.ReadString();
+            var active = reader.ReadString();
+            reader.ReadString();
+            reader.ReadString();
+            reader.ReadObjectPathAsString();
+            reader.ReadUInt32();
+            reader.ReadString();
+            reader.ReadObjectPathAsString();
+            states.Add(load == "not-found" ? null : new UnitState(id, active));
+        }
+
+        return states;
+    }
 
     private static string ReadStringVariant(Message message, object? state)
     {

@@ -31,11 +31,9 @@ internal sealed class HookVerb : IVerb
         qemu.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
-            LoggingSetup.Configure(root, journal: root.IsLiveSystem);
             var domain = result.GetValue(name) ?? string.Empty;
             var operation = result.GetValue(op);
             var phase = result.GetValue(subop);
-            Log.Info($"hook qemu {domain} {operation} {phase}");
             try
             {
                 return await RunAsync(context, root, GlobalOptions.SystemBusAddress(result), domain, operation, phase, cancellationToken).ConfigureAwait(false);
@@ -57,17 +55,23 @@ internal sealed class HookVerb : IVerb
         var release = operation == "release" && phase == "end";
         if (!prepare && !release)
         {
+            StartLog(root, domain, operation, phase); // an older script starts us for these: the call is only logged
             return PassthroughCli.Ok;
         }
 
+        var logging = false;
         try
         {
             var xml = await context.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             var config = VmPassthroughConfig.FromXml(xml, $"domain XML of '{domain}' on stdin");
             if (config is null)
             {
+                // Not one of ours: libvirt runs every hook for every VM, and ours leaves no trace for the others.
                 return PassthroughCli.Ok;
             }
+
+            StartLog(root, domain, operation, phase);
+            logging = true;
 
             if (prepare)
             {
@@ -78,7 +82,7 @@ internal sealed class HookVerb : IVerb
             if (prepare)
             {
                 await engine.PrepareAsync(config, cancellationToken).ConfigureAwait(false);
-                Log.Info($"prepared {domain} ({config.Mode.Name()}): {string.Join(", ", config.Devices)} on vfio-pci");
+                Log.Info($"prepared {domain} ({config.Mode.Name()}): {string.Join(", ", config.Devices)} on vfio-pci; took {engine.Times}");
                 return PassthroughCli.Ok;
             }
 
@@ -101,7 +105,7 @@ internal sealed class HookVerb : IVerb
 
             if (report.Succeeded)
             {
-                Log.Info($"released {domain}: everything given back to the host");
+                Log.Info($"released {domain}: everything given back to the host; took {engine.Times}");
                 return PassthroughCli.Ok;
             }
 
@@ -117,6 +121,11 @@ internal sealed class HookVerb : IVerb
         catch (PassthroughException e)
         {
             // libvirt shows the hook's stderr to the `virsh start` user: one actionable line.
+            if (!logging)
+            {
+                StartLog(root, domain, operation, phase);
+            }
+
             Log.Error(e, $"hook qemu {domain} {operation} {phase} failed: {e.Message} {e.Remedy}");
             await context.Error.WriteLineAsync($"passthrough: {e.Message}{(e.Remedy is null ? string.Empty : " " + e.Remedy)}").ConfigureAwait(false);
             return e.Kind switch
@@ -126,5 +135,12 @@ internal sealed class HookVerb : IVerb
                 _ => PassthroughCli.Failed,
             };
         }
+    }
+
+    /// <summary>The log (file and journal) from here on, starting with the call itself.</summary>
+    private static void StartLog(HostRoot root, string domain, string? operation, string? phase)
+    {
+        LoggingSetup.Configure(root, journal: root.IsLiveSystem);
+        Log.Info($"hook qemu {domain} {operation} {phase}");
     }
 }

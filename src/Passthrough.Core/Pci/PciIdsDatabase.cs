@@ -12,22 +12,23 @@ namespace Passthrough.Pci;
 /// </summary>
 public sealed class PciIdsDatabase
 {
-    private readonly byte[] _text;
+    private readonly ReadOnlyMemory<byte> _text;
     private readonly List<VendorBlock> _blocks = [];
 
     // A host has many functions of few models (256 functions, 7 models on the generated one): each
     // model's block is searched once.
     private readonly Dictionary<int, string?> _devices = [];
 
-    private PciIdsDatabase(byte[] text)
+    private PciIdsDatabase(ReadOnlyMemory<byte> text)
     {
         _text = text;
     }
 
-    public static PciIdsDatabase Empty { get; } = new([]);
+    public static PciIdsDatabase Empty { get; } = new(ReadOnlyMemory<byte>.Empty);
 
-    /// <summary>The database over the file's bytes (UTF-8, as the file is).</summary>
-    public static PciIdsDatabase FromBytes(byte[] text) => new(text);
+    /// <summary>The database over the file's bytes (UTF-8, as the file is), searched in place: the caller keeps
+    /// them (a heap array, or a mapping of the file) alive and unchanged while the database is used.</summary>
+    public static PciIdsDatabase FromBytes(ReadOnlyMemory<byte> text) => new(text);
 
     /// <summary>The database over a file's text.</summary>
     public static PciIdsDatabase Parse(TextReader reader) => new(Encoding.UTF8.GetBytes(reader.ReadToEnd()));
@@ -58,7 +59,7 @@ public sealed class PciIdsDatabase
         key[1] = (byte)'\t';
         WriteHex4(key[2..], deviceId);
         key[6] = (byte)' ';
-        var body = _text.AsSpan(block.Start, block.End - block.Start);
+        var body = _text.Span.Slice(block.Start, block.End - block.Start);
         var at = body.IndexOf(key);
         return at < 0 ? null : NameAfter(block.Start + at + key.Length);
     }
@@ -89,7 +90,7 @@ public sealed class PciIdsDatabase
         key[0] = (byte)'\n';
         WriteHex4(key[1..], vendorId);
         key[5] = (byte)' ';
-        var text = _text.AsSpan();
+        var text = _text.Span;
         var at = text.IndexOf(key);
         if (at < 0)
         {
@@ -121,14 +122,14 @@ public sealed class PciIdsDatabase
     /// <summary>The index just past the newline ending the line that holds <paramref name="from"/>.</summary>
     private int LineEnd(int from)
     {
-        var newline = _text.AsSpan(from).IndexOf((byte)'\n');
+        var newline = _text.Span[from..].IndexOf((byte)'\n');
         return newline < 0 ? _text.Length : from + newline + 1;
     }
 
     private string NameAfter(int from)
     {
         var end = LineEnd(from);
-        return Encoding.UTF8.GetString(_text.AsSpan(from, end - from).Trim(" \t\r\n"u8));
+        return Encoding.UTF8.GetString(_text.Span[from..end].Trim(" \t\r\n"u8));
     }
 
     private static void WriteHex4(Span<byte> destination, int value) =>

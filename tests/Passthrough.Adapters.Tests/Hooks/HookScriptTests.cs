@@ -127,13 +127,15 @@ public class HookScriptTests : MachineChangingFixture
     }
 
     [Test]
-    public async Task I_get_exit_0_without_passthrough_running_for_a_domain_without_our_metadata()
+    public async Task I_get_a_domain_without_our_metadata_handed_to_passthrough_as_it_is_which_decides()
     {
+        // The native binary leaves such a domain alone faster than the shell could copy the XML to look first
+        // (HookVerbTests and the native suite assert that it does so silently).
         var result = await Run(OtherDomain, "plain", "prepare", "begin", "-");
 
         Assert.That(result.ExitCode, Is.Zero);
-        Assert.That(result.Stdout + result.Stderr, Is.Empty);
-        Assert.That(File.Exists(_dir.Combine("args")), Is.False);
+        Assert.That(Arguments(), Is.EqualTo(new[] { "hook", "qemu", "plain", "prepare", "begin", "-" }));
+        Assert.That(File.ReadAllText(_dir.Combine("stdin")), Is.EqualTo(OtherDomain.ReplaceLineEndings("\n")), "stdin is passed through, not copied");
     }
 
     [Test]

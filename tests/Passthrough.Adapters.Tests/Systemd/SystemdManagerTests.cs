@@ -37,6 +37,19 @@ public class SystemdManagerTests
         Assert.That(await _manager.GetActiveStateAsync("display-manager.service"), Is.EqualTo("active"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task I_get_the_state_of_several_units_in_one_question_aliases_followed_and_missing_ones_null(bool olderSystemd)
+    {
+        _systemd.ListUnitsByNamesUnknown = olderSystemd;
+
+        var states = await _manager.GetUnitStatesAsync(["display-manager.service", "sddm.service", "nvidia-persistenced.service"]);
+
+        Assert.That(states, Is.EqualTo(new UnitState?[] { new("gdm.service", "active"), null, new("nvidia-persistenced.service", "active") }));
+        Assert.That(_systemd.Calls.Count(c => c.StartsWith("ListUnitsByNames", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(_systemd.Calls.Any(c => c.StartsWith("GetUnit", StringComparison.Ordinal)), Is.EqualTo(olderSystemd), olderSystemd ? "one unit at a time when systemd lacks the method" : "one round trip");
+    }
+
     [Test]
     public async Task I_get_null_for_a_unit_systemd_does_not_have()
     {

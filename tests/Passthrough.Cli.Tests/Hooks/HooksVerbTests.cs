@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using NUnit.Framework;
+using Passthrough.Adapters.Hooks;
 using Passthrough.Testing;
 
 namespace Passthrough.Tests.Hooks;
@@ -86,7 +87,7 @@ public class HooksVerbTests
 
         Assert.That(installed.Stdout, Does.Contain("kept in " + _root.Combine("var", "lib", "passthrough", "backups", "hooks", "50-passthrough")));
         Assert.That(reinstalled.Stdout, Does.Contain("installed already, the same"), "the same hook again changes nothing");
-        Assert.That(File.ReadAllText(Hook), Does.Contain("urn:passthrough:1"));
+        Assert.That(HookScript.IsOurs(File.ReadAllText(Hook)), Is.True, "our hook is installed meanwhile");
 
         var removed = Uninstall();
 
