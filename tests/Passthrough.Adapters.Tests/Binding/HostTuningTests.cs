@@ -168,6 +168,27 @@ public class HostTuningTests
     }
 
     [Test]
+    public async Task A_damaged_journal_of_another_vm_leaves_the_cpus_isolated_and_says_why()
+    {
+        using var host = new SimulatedHost().AmdGpu().OnlineCpus("0-7");
+        var engine = Engine(host, host.Kernel);
+        await engine.PrepareAsync(Vm(PassthroughMode.Dynamic, Isolate("2-7")));
+        File.WriteAllText(engine.Journals.PathOf(OtherUuid), "{ \"id\": "); // whose CPUs that VM holds is unknown
+
+        var report = await engine.RestoreAsync(Uuid);
+
+        Assert.That(report!.Failures, Has.Count.EqualTo(1));
+        Assert.That(report.Failures[0], Does.Contain(OtherUuid + ".json: the state journal is damaged").And.Contain("AllowedCPUs of the host units were left as they are"));
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1 system.slice=0-1 user.slice=0-1"));
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("amdgpu"), "everything else is given back");
+        Assert.That(engine.Journals.Load(Uuid), Is.Not.Null, "kept for a restore once the damaged one is fixed");
+
+        File.Delete(engine.Journals.PathOf(OtherUuid));
+        Assert.That((await engine.RestoreAsync(Uuid))!.Failures, Is.Empty);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice= user.slice="));
+    }
+
+    [Test]
     public async Task I_get_the_cpus_back_when_a_later_step_of_the_start_fails()
     {
         using var host = new SimulatedHost().AmdGpu().OnlineCpus("0-7");
