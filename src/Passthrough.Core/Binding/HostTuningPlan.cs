@@ -122,10 +122,10 @@ public static class HostTuningPlan
                 if (host.IsEmpty)
                 {
                     var others = ledger.Holds.Count == 0 ? string.Empty
-                        : $" and the VMs running already hold ({string.Join(", ", ledger.Holds.Select(h => $"{h.Owner}: {h.Cpus}"))})";
+                        : $" and the VMs running already hold ({string.Join(", ", ledger.Holds.Select(h => $"VM '{h.Owner}': {h.Cpus}"))})";
                     throw PassthroughException.Input(
                         $"{owner}: {unit} may only run on CPU {(original.IsEmpty ? facts.OnlineCpus : original)}, all of which <passthrough:isolate> gives the VM ({isolation.VmCpus}){others}.",
-                        $"Leave the host a CPU of {unit}'s AllowedCPUs (`systemctl show -p AllowedCPUs {unit}`), or change the VM's CPUs.");
+                        $"Leave the host a CPU of {unit}'s AllowedCPUs (`systemctl show -p AllowedCPUs {unit}`), or change the VM's CPUs{(others.Length == 0 ? string.Empty : ", or stop one of those VMs first")}.");
                 }
 
                 steps.Add(new AllowedCpusStep(unit, host)

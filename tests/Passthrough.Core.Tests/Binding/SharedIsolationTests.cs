@@ -128,7 +128,8 @@ public class SharedIsolationTests
         var error = Assert.Throws<PassthroughException>(() => host.Start("b", Cpus("2-3")));
 
         Assert.That(error!.Kind, Is.EqualTo(FailureKind.InvalidInput));
-        Assert.That(error.Message, Does.Contain("init.scope may only run on CPU 0-3, all of which <passthrough:isolate> gives the VM (2-3) and the VMs running already hold (a: 0-1)"));
+        Assert.That(error.Message, Does.Contain("init.scope may only run on CPU 0-3, all of which <passthrough:isolate> gives the VM (2-3) and the VMs running already hold (VM 'a': 0-1)"));
+        Assert.That(error.Remedy, Does.EndWith("or stop one of those VMs first."));
         Assert.That(host.Units, Is.EqualTo(before));
     }
 
