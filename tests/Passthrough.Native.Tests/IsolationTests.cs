@@ -35,8 +35,8 @@ public class IsolationTests
         _daemon.Dispose();
     }
 
-    private static string Domain(string cpus) =>
-        "<domain type='kvm'><name>win11</name><uuid>9a1c6e52-0d5e-4c47-9f1e-1b2f3c4d5e6f</uuid>"
+    private static string Domain(string cpus, string name = "win11", string uuid = "9a1c6e52-0d5e-4c47-9f1e-1b2f3c4d5e6f") =>
+        $"<domain type='kvm'><name>{name}</name><uuid>{uuid}</uuid>"
         + $"<metadata><passthrough:config xmlns:passthrough=\"urn:passthrough:1\" mode=\"static\"><passthrough:isolate cpus=\"{cpus}\"/></passthrough:config></metadata>"
         + "<cputune><vcpupin vcpu='0' cpuset='4'/><vcpupin vcpu='1' cpuset='5-7'/></cputune><devices>"
         + "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source></hostdev>"
@@ -66,6 +66,29 @@ public class IsolationTests
 
         Assert.That(release.ExitCode, Is.Zero, release.ToString());
         Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice= user.slice=0-6"), "each unit has what it had before");
+    }
+
+    [Test]
+    public void I_can_stop_two_vms_with_isolated_cpus_in_the_order_i_started_them()
+    {
+        using var host = BoundAtBoot();
+        _systemd.SetAllowedCpus("user.slice", CpuSet.TryParse("0-6", out var limited) ? limited : CpuSet.Empty);
+        var first = Domain("2-3");
+        var second = Domain("6-7", "linux", "5d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d");
+        CliResult Hook(string xml, string name, string operation, string phase) =>
+            NativeBinary.RunWith(xml, "--root", host.Root, "--system-bus", _daemon.Address, "hook", "qemu", name, operation, phase, "-");
+
+        Assert.That(Hook(first, "win11", "prepare", "begin").ExitCode, Is.Zero);
+        var start = Hook(second, "linux", "prepare", "begin");
+        Assert.That(start.ExitCode, Is.Zero, start.ToString());
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1,4-5 system.slice=0-1,4-5 user.slice=0-1,4-5"));
+
+        var stop = Hook(first, "win11", "release", "end");
+
+        Assert.That(stop.ExitCode, Is.Zero, stop.ToString());
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-5 system.slice=0-5 user.slice=0-5"), "win11's CPUs back, linux's still kept off");
+        Assert.That(Hook(second, "linux", "release", "end").ExitCode, Is.Zero);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice= user.slice=0-6"), "each unit has what it had before either VM");
     }
 
     [Test]

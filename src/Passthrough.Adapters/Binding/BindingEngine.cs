@@ -200,7 +200,7 @@ public sealed class BindingEngine
 
         // Host tuning is planned (and its input checked) before anything changes, and runs first.
         var tuning = config is { Tuning.Any: true }
-            ? HostTuningPlan.Build(config.Tuning, await new HostTuningFactsReader(_root).ReadAsync(config.Tuning, _systemdFactory, title, cancellationToken).ConfigureAwait(false), title)
+            ? HostTuningPlan.Build(config.Tuning, await ReadTuningFactsAsync(id, config, title, cancellationToken).ConfigureAwait(false), title)
             : [];
         var recorder = new JournalRecorder(Journals, kept is not null
             ? kept with { State = BindingJournal.Preparing, Started = DateTimeOffset.UtcNow }
@@ -248,7 +248,20 @@ public sealed class BindingEngine
         var recorder = new JournalRecorder(Journals, journal);
         recorder.SetState(BindingJournal.Restoring);
         var failures = new List<string>();
-        var steps = RestorePlan.ForJournal(journal, Timeouts).ToList();
+        IsolationLedger? isolation = null;
+        var keepCpus = false;
+        try
+        {
+            isolation = IsolationFor(journal);
+        }
+        catch (PassthroughException e)
+        {
+            // Without every journal the CPUs other VMs hold are unknown: leave AllowedCPUs as it is, keep the journal.
+            failures.Add($"{e.Message} AllowedCPUs of the host units were left as they are. {e.Remedy}");
+            keepCpus = true;
+        }
+
+        var steps = RestorePlan.ForJournal(journal, Timeouts, isolation).Where(s => !(keepCpus && s is AllowedCpusStep)).ToList();
         // Starting the display manager comes last: connect to systemd while the kernel steps before it run.
         await using (var run = new Run(this, recorder: null, steps.OfType<UnitStep>().Any() ? WarmSystemd() : null))
         {
@@ -298,6 +311,23 @@ public sealed class BindingEngine
         {
             // Never used, so its failure changed nothing.
         }
+    }
+
+    /// <summary>
+    /// What the other journals hold of the CPUs when <paramref name="journal"/> (and <paramref name="alsoGone"/>, a
+    /// `restore --all` before it) is given back; null when it isolated none. Fails on a damaged journal.
+    /// </summary>
+    public IsolationLedger? IsolationFor(BindingJournal journal, IEnumerable<string>? alsoGone = null) =>
+        journal.Entries.Any(e => e.Kind == JournalKind.CpuIsolation)
+            ? new HostTuningFactsReader(_root).ReadLedger(Journals, [journal.Id, .. alsoGone ?? []])
+            : null;
+
+    /// <summary>The tuning facts; with isolation, the other journals' too (the CPUs other running VMs hold).</summary>
+    private async Task<HostTuningFacts> ReadTuningFactsAsync(string id, VmPassthroughConfig config, string title, CancellationToken cancellationToken)
+    {
+        var reader = new HostTuningFactsReader(_root);
+        var facts = await reader.ReadAsync(config.Tuning, _systemdFactory, title, cancellationToken).ConfigureAwait(false);
+        return config.Tuning.Isolation is null ? facts : facts.WithLedger(reader.ReadLedger(Journals, [id]));
     }
 
     private FunctionState Now(PciAddress address) => new(address, _binder.DriverOf(address), _binder.OverrideOf(address));

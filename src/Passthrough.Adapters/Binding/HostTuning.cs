@@ -23,7 +23,7 @@ public sealed class HostTuningFactsReader(HostRoot root)
 
     public async Task<HostTuningFacts> ReadAsync(VmTuning tuning, Func<ISystemdManager> systemd, string owner, CancellationToken cancellationToken)
     {
-        var online = CpuSet.TryParse(SysfsFiles.ReadLine(root.Path("/sys/devices/system/cpu/online")), out var cpus) ? cpus : CpuSet.Empty;
+        var online = OnlineCpus();
         var facts = new HostTuningFacts
         {
             OnlineCpus = online,
@@ -47,6 +47,16 @@ public sealed class HostTuningFactsReader(HostRoot root)
 
         return facts.WithAllowedCpus(allowed);
     }
+
+    /// <summary>/sys/devices/system/cpu/online (empty when unreadable).</summary>
+    public CpuSet OnlineCpus() => CpuSet.TryParse(SysfsFiles.ReadLine(root.Path("/sys/devices/system/cpu/online")), out var cpus) ? cpus : CpuSet.Empty;
+
+    /// <summary>
+    /// What every journal says about CPU isolation, as the journals in <paramref name="excluding"/> see it (the one
+    /// being started or given back). Read under the host lock, so no other VM's start or stop changes it meanwhile.
+    /// </summary>
+    public IsolationLedger ReadLedger(JournalStore journals, IReadOnlyCollection<string> excluding) =>
+        IsolationLedger.From(journals.All(), excluding, OnlineCpus());
 
     /// <summary>Every hugepage size the kernel offers, with its reserved and free pages.</summary>
     public IReadOnlyList<HugepagePool> ReadPools()

@@ -34,7 +34,9 @@ internal sealed class RestoreVerb : IVerb
             var journals = engine.Journals.All();
             var chosen = everything ? journals : journals.Where(j => Matches(j, wanted!)).ToList();
             var restored = chosen.Select(j => new RestoredJournalJson(j.Id, j.Owner.Name, [.. j.FunctionStates().Select(f => f.Address.ToString())])).ToList();
-            var actions = chosen.SelectMany(j => RestorePlan.ForJournal(j, engine.Timeouts).Select(step => $"{Describe(j)}: {step}")).ToList();
+            // One after the other, as they are restored: the CPUs a journal gives back depend on those still held.
+            var plans = chosen.Select((j, i) => RestorePlan.ForJournal(j, engine.Timeouts, engine.IsolationFor(j, chosen.Take(i).Select(c => c.Id)))).ToList();
+            var actions = chosen.SelectMany((j, i) => plans[i].Select(step => $"{Describe(j)}: {step}")).ToList();
             if (chosen.Count == 0)
             {
                 // Restoring is reaching a state: nothing bound for it is that state already (a second restore, or a
@@ -63,10 +65,10 @@ internal sealed class RestoreVerb : IVerb
                 }
                 else
                 {
-                    foreach (var journal in chosen)
+                    foreach (var (journal, plan) in chosen.Zip(plans))
                     {
                         await context.Out.WriteLineAsync($"{Describe(journal)}: would give back {journal.FunctionStates().Count} device(s):").ConfigureAwait(false);
-                        foreach (var step in RestorePlan.ForJournal(journal, engine.Timeouts))
+                        foreach (var step in plan)
                         {
                             await context.Out.WriteLineAsync($"  {step}").ConfigureAwait(false);
                         }

@@ -24,7 +24,10 @@ public enum JournalKind
     /// <summary>A PCI function was moved to vfio-pci (Target: address; Driver/Override: the original).</summary>
     Function,
 
-    /// <summary>A unit's AllowedCPUs was set (Target: unit; Before: its AllowedCPUs, "" = all; After: what was set).</summary>
+    /// <summary>
+    /// A unit's AllowedCPUs was set (Target: unit; Before: its AllowedCPUs, "" = all; After: what was set;
+    /// Original: the unit's AllowedCPUs before any VM's isolation; Isolated: the CPUs this VM takes from the host).
+    /// </summary>
     CpuIsolation,
 
     /// <summary>nr_hugepages was raised (Target: page size in kB; Before: nr_hugepages before; After: what was asked).</summary>
@@ -44,6 +47,17 @@ public sealed record JournalEntry(JournalKind Kind, string Target, string? Drive
     /// <summary>The value the change set (host tuning entries).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? After { get; init; }
+
+    /// <summary>
+    /// CPU isolation: the unit's AllowedCPUs before any VM isolated CPUs ("" = all), carried from journal to journal
+    /// while VMs run at once (see <see cref="IsolationLedger"/>); absent from older journals (their Before stands in).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Original { get; init; }
+
+    /// <summary>CPU isolation: the CPUs this VM takes from the host; absent from older journals (Before minus After stands in).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Isolated { get; init; }
 }
 
 /// <summary>

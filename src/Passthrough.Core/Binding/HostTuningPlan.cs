@@ -22,7 +22,12 @@ public sealed record HostTuningFacts
     /// <summary>/proc/meminfo Hugepagesize.</summary>
     public long? DefaultPageKiB { get; init; }
 
+    /// <summary>What the other journals say about CPU isolation (originals, CPUs other VMs hold).</summary>
+    public IsolationLedger Ledger { get; init; } = IsolationLedger.None;
+
     public HostTuningFacts WithOnlineCpus(CpuSet cpus) => this with { OnlineCpus = cpus };
+
+    public HostTuningFacts WithLedger(IsolationLedger ledger) => this with { Ledger = ledger };
 
     public HostTuningFacts WithAllowedCpus(IReadOnlyDictionary<string, CpuSet> allowed) => this with { AllowedCpus = allowed };
 
@@ -106,20 +111,32 @@ public static class HostTuningPlan
         if (tuning.Isolation is { } isolation)
         {
             CheckIsolation(isolation, facts.OnlineCpus, owner);
+            var ledger = facts.Ledger with { OnlineCpus = facts.OnlineCpus };
+            var held = ledger.Held.Union(isolation.VmCpus);
             foreach (var unit in HostUnits)
             {
                 var before = facts.AllowedCpus.GetValueOrDefault(unit, CpuSet.Empty);
-                var host = HostCpus(before, facts.OnlineCpus, isolation.VmCpus);
+                // The original, not what the unit has now: other VMs may have taken CPUs from it already.
+                var original = ledger.OriginalOr(unit, before);
+                var host = HostCpus(original, facts.OnlineCpus, held);
                 if (host.IsEmpty)
                 {
+                    var others = ledger.Holds.Count == 0 ? string.Empty
+                        : $" and the VMs running already hold ({string.Join(", ", ledger.Holds.Select(h => $"VM '{h.Owner}': {h.Cpus}"))})";
                     throw PassthroughException.Input(
-                        $"{owner}: {unit} may only run on CPU {before}, all of which <passthrough:isolate> gives the VM ({isolation.VmCpus}).",
-                        $"Leave the host a CPU of {unit}'s AllowedCPUs (`systemctl show -p AllowedCPUs {unit}`), or change the VM's CPUs.");
+                        $"{owner}: {unit} may only run on CPU {(original.IsEmpty ? facts.OnlineCpus : original)}, all of which <passthrough:isolate> gives the VM ({isolation.VmCpus}){others}.",
+                        $"Leave the host a CPU of {unit}'s AllowedCPUs (`systemctl show -p AllowedCPUs {unit}`), or change the VM's CPUs{(others.Length == 0 ? string.Empty : ", or stop one of those VMs first")}.");
                 }
 
                 steps.Add(new AllowedCpusStep(unit, host)
                 {
-                    Records = new JournalEntry(JournalKind.CpuIsolation, unit) { Before = before.ToString(), After = host.ToString() },
+                    Records = new JournalEntry(JournalKind.CpuIsolation, unit)
+                    {
+                        Before = before.ToString(),
+                        After = host.ToString(),
+                        Original = original.ToString(),
+                        Isolated = isolation.VmCpus.ToString(),
+                    },
                 });
             }
         }
@@ -127,12 +144,23 @@ public static class HostTuningPlan
         return steps;
     }
 
-    /// <summary>Undoes a journal's tuning entries, after everything else: CPUs back to each unit, then the hugepages.</summary>
-    public static IReadOnlyList<HostStep> Restore(IReadOnlyList<JournalEntry> entries)
+    /// <summary>
+    /// Undoes a journal's tuning entries, after everything else: CPUs back to each unit, then the hugepages. Each
+    /// unit gets its original minus what the journals in <paramref name="ledger"/> still hold (no ledger: no other
+    /// VM holds any), so VMs that isolate CPUs at once may stop in any order.
+    /// </summary>
+    public static IReadOnlyList<HostStep> Restore(IReadOnlyList<JournalEntry> entries, IsolationLedger? ledger = null)
     {
         var steps = new List<HostStep>();
-        steps.AddRange(entries.Where(e => e.Kind == JournalKind.CpuIsolation).Reverse().Select(e =>
-            new AllowedCpusStep(e.Target, CpuSet.TryParse(e.Before ?? string.Empty, out var cpus) ? cpus : CpuSet.Empty)));
+        var isolation = entries.Where(e => e.Kind == JournalKind.CpuIsolation).ToList();
+        var held = ledger?.Held ?? CpuSet.Empty;
+        steps.AddRange(isolation.Select(e => e.Target).Distinct(StringComparer.Ordinal).Reverse().Select(unit =>
+        {
+            // A unit set twice (a kept journal started again) has its original in the first entry.
+            var own = IsolationLedger.OriginalOf(isolation.First(e => e.Target == unit)) ?? CpuSet.Empty;
+            var original = ledger?.OriginalOr(unit, own) ?? own;
+            return new AllowedCpusStep(unit, (ledger ?? IsolationLedger.None).AllowedFor(original, held));
+        }));
         steps.AddRange(entries.Where(e => e.Kind == JournalKind.Hugepages).Reverse().Select(e =>
         {
             var size = long.Parse(e.Target, CultureInfo.InvariantCulture);

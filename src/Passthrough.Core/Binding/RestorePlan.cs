@@ -41,9 +41,10 @@ public static class RestorePlan
     /// Everything a journal recorded, given back; each step is tried on its own (restore is best
     /// effort and reports every failure). Functions off vfio-pci first, then the unloaded modules in
     /// reverse (loading a driver also probes its devices), then each function's recorded driver,
-    /// then the single-GPU swap's entries, then host tuning (CPU isolation, hugepages).
+    /// then the single-GPU swap's entries, then host tuning (CPU isolation, hugepages). <paramref name="isolation"/>:
+    /// what the other journals hold of the CPUs (see <see cref="IsolationLedger"/>; null: nothing).
     /// </summary>
-    public static IReadOnlyList<HostStep> ForJournal(BindingJournal journal, BindingTimeouts timeouts)
+    public static IReadOnlyList<HostStep> ForJournal(BindingJournal journal, BindingTimeouts timeouts, IsolationLedger? isolation = null)
     {
         var functions = journal.FunctionStates().Reverse().ToList();
         var steps = new List<HostStep>();
@@ -52,7 +53,7 @@ public static class RestorePlan
         steps.AddRange(journal.Entries.Where(e => e.Kind == JournalKind.Module).Reverse().Select(e => new ModuleStep(Load: true, e.Target)));
         steps.AddRange(functions.Select(f => new RestoreFunctionStep(f, RestorePhase.Rebind)));
         steps.AddRange(SingleGpuSwapPlan.Restore(journal.Entries, timeouts));
-        steps.AddRange(HostTuningPlan.Restore(journal.Entries));
+        steps.AddRange(HostTuningPlan.Restore(journal.Entries, isolation));
         return steps;
     }
 

@@ -106,6 +106,88 @@ public class HostTuningTests
         Assert.That(_systemd.AllowedCpusOf("user.slice")!.ToString(), Is.Empty);
     }
 
+    private const string OtherUuid = "5d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+
+    private static VmPassthroughConfig NvidiaVm(string cpus) => Vm(PassthroughMode.Dynamic, Isolate(cpus)) with
+    {
+        DomainName = "linux",
+        DomainUuid = OtherUuid,
+        Hostdevs = [PciAddress.Parse("0000:01:00.0"), PciAddress.Parse("0000:01:00.1")],
+    };
+
+    [Test]
+    public async Task I_can_stop_two_vms_with_isolated_cpus_in_the_order_i_started_them_and_each_gives_back_only_its_own()
+    {
+        using var host = new SimulatedHost().AmdGpu().NvidiaGpu().OnlineCpus("0-7");
+        _systemd.SetAllowedCpus("system.slice", Cpus("0-6"));
+        var engine = Engine(host, host.Kernel);
+
+        await engine.PrepareAsync(Vm(PassthroughMode.Dynamic, Isolate("2-5")));
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1,6-7 system.slice=0-1,6 user.slice=0-1,6-7"));
+
+        await engine.PrepareAsync(NvidiaVm("6-7"));
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1 system.slice=0-1 user.slice=0-1"));
+        Assert.That(engine.Journals.Load(OtherUuid)!.Entries.Where(e => e.Kind == JournalKind.CpuIsolation).Select(e => $"{e.Target}:{e.Original}-{e.Isolated}"), Is.EqualTo(new[]
+        {
+            "init.scope:-6-7", "system.slice:0-6-6-7", "user.slice:-6-7",
+        }), "the second VM's journal carries the units' originals, not what the first VM left");
+
+        var first = await engine.RestoreAsync(Uuid);
+
+        Assert.That(first!.Failures, Is.Empty);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-5 system.slice=0-5 user.slice=0-5"), "the first VM's CPUs back, the running one's still kept off");
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("amdgpu"));
+        Assert.That(host.DriverOf("0000:01:00.0"), Is.EqualTo("vfio-pci"));
+
+        var second = await engine.RestoreAsync(OtherUuid);
+
+        Assert.That(second!.Failures, Is.Empty);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice=0-6 user.slice="), "the last stop gives each unit what it had before any VM");
+        Assert.That(_systemd.Calls.Last(c => c.StartsWith("SetUnitProperties init.scope", StringComparison.Ordinal)), Is.EqualTo("SetUnitProperties init.scope runtime=True AllowedCPUs="), "empty: every CPU, as it was");
+        Assert.That(host.DriverOf("0000:01:00.0"), Is.EqualTo("nvidia"));
+    }
+
+    [Test]
+    public async Task A_failed_start_of_a_second_vm_leaves_the_first_ones_cpus_isolated()
+    {
+        using var host = new SimulatedHost().AmdGpu().NvidiaGpu().OnlineCpus("0-7");
+        var engine = Engine(host, host.Kernel);
+        await engine.PrepareAsync(Vm(PassthroughMode.Dynamic, Isolate("2-5")));
+        using var kernel = host.FailingKernel();
+        kernel.FailAt = 2; // the second VM's first drivers_probe, after its isolation
+
+        var error = Assert.ThrowsAsync<PassthroughException>(() => Engine(host, kernel).PrepareAsync(NvidiaVm("6-7")));
+
+        Assert.That(error!.Message, Does.Contain("Everything done before was put back"));
+        Assert.That(_systemd.Calls, Does.Contain("SetUnitProperties user.slice runtime=True AllowedCPUs=0-1"), "the second VM's isolation ran");
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1,6-7 system.slice=0-1,6-7 user.slice=0-1,6-7"), "the rollback keeps the running VM's CPUs off");
+        Assert.That(engine.Journals.Load(OtherUuid), Is.Null);
+
+        await engine.RestoreAsync(Uuid);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice= user.slice="));
+    }
+
+    [Test]
+    public async Task A_damaged_journal_of_another_vm_leaves_the_cpus_isolated_and_says_why()
+    {
+        using var host = new SimulatedHost().AmdGpu().OnlineCpus("0-7");
+        var engine = Engine(host, host.Kernel);
+        await engine.PrepareAsync(Vm(PassthroughMode.Dynamic, Isolate("2-7")));
+        File.WriteAllText(engine.Journals.PathOf(OtherUuid), "{ \"id\": "); // whose CPUs that VM holds is unknown
+
+        var report = await engine.RestoreAsync(Uuid);
+
+        Assert.That(report!.Failures, Has.Count.EqualTo(1));
+        Assert.That(report.Failures[0], Does.Contain(OtherUuid + ".json: the state journal is damaged").And.Contain("AllowedCPUs of the host units were left as they are"));
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-1 system.slice=0-1 user.slice=0-1"));
+        Assert.That(host.DriverOf("0000:03:00.0"), Is.EqualTo("amdgpu"), "everything else is given back");
+        Assert.That(engine.Journals.Load(Uuid), Is.Not.Null, "kept for a restore once the damaged one is fixed");
+
+        File.Delete(engine.Journals.PathOf(OtherUuid));
+        Assert.That((await engine.RestoreAsync(Uuid))!.Failures, Is.Empty);
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope= system.slice= user.slice="));
+    }
+
     [Test]
     public async Task I_get_the_cpus_back_when_a_later_step_of_the_start_fails()
     {

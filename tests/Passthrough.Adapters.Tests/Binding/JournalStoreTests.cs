@@ -91,6 +91,28 @@ public class JournalStoreTests
     }
 
     [Test]
+    public void A_cpu_isolation_entry_adds_original_and_isolated_after_the_previous_versions_fields_and_an_older_one_still_reads()
+    {
+        using var dir = new TempDirectory();
+        var store = new JournalStore(new HostRoot(dir.Path));
+        var previous = new JournalEntry(JournalKind.CpuIsolation, "system.slice") { Before = "0-6", After = "0-1" };
+        var isolating = Journal with { Entries = [previous with { Original = "0-6", Isolated = "2-7" }] };
+
+        store.Save(isolating);
+
+        // The previous version's fields first, byte for byte; an older passthrough ignores the two new ones.
+        var oldEntry = "      \"before\": \"0-6\",\n      \"after\": \"0-1\"";
+        Assert.That(File.ReadAllText(store.PathOf(Journal.Id)), Does.Contain("      \"size\": null,\n" + oldEntry + ",\n      \"original\": \"0-6\",\n      \"isolated\": \"2-7\"\n    }"));
+        Assert.That(store.Load(Journal.Id)!.Entries, Is.EqualTo(isolating.Entries));
+
+        File.WriteAllText(store.PathOf(Journal.Id), FirstReleaseText(Journal with { Entries = [previous] }, "win11"));
+        var older = store.Load(Journal.Id)!;
+        Assert.That(older.Entries, Is.EqualTo(new[] { previous }), "no Original, no Isolated");
+        Assert.That(IsolationLedger.IsolatedBy(older.Entries, Host.CpuSet.Of(0, 1, 2, 3, 4, 5, 6, 7)).ToString(), Is.EqualTo("2-6"), "Before minus After");
+        Assert.That(IsolationLedger.From([older], [], Host.CpuSet.Empty).Originals["system.slice"].ToString(), Is.EqualTo("0-6"), "Before is the original");
+    }
+
+    [Test]
     public void A_damaged_journal_is_a_host_error_naming_the_file_and_what_to_do()
     {
         using var dir = new TempDirectory();
