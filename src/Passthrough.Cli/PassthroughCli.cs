@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Passthrough.Cli.Verbs;
 using Passthrough.Errors;
 
@@ -54,6 +55,8 @@ public static class PassthroughCli
     internal static RootCommand BuildRoot(CliContext context, string? verbName)
     {
         var root = new RootCommand("Passthrough: VFIO GPU passthrough on libvirt hosts that works and stays working.");
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new HiddenVerbHelpAction((HelpAction)help.Action!);
         root.Options.Add(GlobalOptions.Root);
         root.Options.Add(GlobalOptions.SystemBus);
         var only = verbName is not null && Verbs.Any(v => v.Name == verbName) ? verbName : null;

@@ -56,6 +56,12 @@ public sealed class CpuTopologyReader(HostRoot root)
         return new HostCpuTopology(cpus);
     }
 
+    /// <summary>/proc/cpuinfo's first `vendor_id` (GenuineIntel, AuthenticAMD), or null when it says none.</summary>
+    public string? CpuVendor() =>
+        (SysfsFiles.ReadText(root.Path("/proc/cpuinfo")) ?? string.Empty)
+            .Split('\n').FirstOrDefault(l => l.StartsWith("vendor_id", StringComparison.Ordinal))?
+            .Split(':', 2).ElementAtOrDefault(1)?.Trim() is { Length: > 0 } vendor ? vendor : null;
+
     /// <summary>
     /// The hugepage sizes this host offers: /sys/kernel/mm/hugepages/hugepages-NkB (the kernel lists every size
     /// the CPU supports there); without that directory, what /proc/cpuinfo says (2M with pse, 1G with pdpe1gb).

@@ -81,7 +81,9 @@ internal sealed class CpuTuningOptions
             throw PassthroughException.Input("--allow-split-smt goes with --pin LIST: --pin auto never splits a core.", "Leave --allow-split-smt out, or name the CPUs with --pin LIST.");
         }
 
-        return new CpuPinRequest(new CpuTopologyReader(root).Read())
+        var reader = new CpuTopologyReader(root);
+        return new CpuPinRequest(reader.Read())
+            .WithHostCpuVendor(reader.CpuVendor())
             .WithCpus(cpus)
             .WithHostCores(hostCores ?? 1)
             .WithAllowSplitSmt(split);

@@ -16,14 +16,20 @@ internal sealed class EditNotes
 {
     private readonly List<string> _warnings = [];
     private readonly List<string> _notes = [];
+    private readonly List<string> _actions = [];
 
     public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>What the edit did on its own beyond the options (e.g. topoext with --pin): the report's first actions.</summary>
+    public IReadOnlyList<string> Actions => _actions;
 
     public IReadOnlyList<string> Notes => _notes;
 
     public void Warn(string warning) => _warnings.Add(warning);
 
     public void Note(string note) => _notes.Add(note);
+
+    public void Act(string action) => _actions.Add(action);
 }
 
 /// <summary>
@@ -129,7 +135,7 @@ internal sealed class DomainEditTarget
         edit(domain, notes);
         var edited = domain.Save();
         var changed = edited != original;
-        var actions = new List<string>();
+        var actions = new List<string>(notes.Actions);
         var diffs = new List<FileDiffJson>();
         var messages = new List<string>();
 
@@ -200,7 +206,7 @@ internal sealed class DomainEditTarget
             return PassthroughCli.Ok;
         }
 
-        foreach (var line in notes.Warnings.Select(w => "warning: " + w).Concat(notes.Notes).Concat(messages))
+        foreach (var line in notes.Warnings.Select(w => "warning: " + w).Concat(notes.Actions).Concat(notes.Notes).Concat(messages))
         {
             await context.Error.WriteLineAsync($"passthrough: {line}").ConfigureAwait(false);
         }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using NLog;
 using Passthrough.Adapters;
 using Passthrough.Adapters.Logging;
+using Passthrough.Adapters.Processes;
 using Passthrough.Binding;
 using Passthrough.Domain;
 using Passthrough.Errors;
@@ -27,7 +28,13 @@ internal sealed class HookVerb : IVerb
         var op = new Argument<string>("OP") { Description = "prepare or release (any other operation: exit 0, nothing done)." };
         var subop = new Argument<string>("SUBOP") { Description = "begin (with prepare) or end (with release)." };
         var extra = new Argument<string[]>("EXTRA") { Description = "Extra arguments (\"-\", the release reason).", Arity = ArgumentArity.ZeroOrMore };
-        var qemu = new Command("qemu", "The QEMU driver's hook: bind before start, restore after stop.") { name, op, subop, extra };
+        var qemu = new Command(
+            "qemu",
+            "The QEMU driver's hook, run by libvirt through /etc/libvirt/hooks/qemu: libvirt passes the domain name, the operation and sub-operation as arguments and the domain XML on standard input. " +
+            "prepare begin binds the VM's devices to vfio-pci (single-gpu: stops the display manager first), release end gives them back to their host drivers; " +
+            "any other operation, or a VM without <passthrough:config>: exit 0, nothing done. " +
+            $"Errors go to standard error, which `virsh start` shows; the log is {LoggingSetup.LogFile}.")
+        { name, op, subop, extra };
         qemu.SetAction(async (result, cancellationToken) =>
         {
             var root = GlobalOptions.HostRoot(result);
@@ -44,7 +51,7 @@ internal sealed class HookVerb : IVerb
             }
         });
 
-        var command = new Command("hook", "Entry points for libvirt hooks (installed by `passthrough hooks install`).");
+        var command = new Command("hook", "Entry points libvirt runs as its hooks (`passthrough hooks install` installs them); `passthrough hook qemu --help` says what libvirt passes and what it does.");
         command.Subcommands.Add(qemu);
         return command;
     }
@@ -84,6 +91,12 @@ internal sealed class HookVerb : IVerb
                 await engine.PrepareAsync(config, cancellationToken).ConfigureAwait(false);
                 Log.Info($"prepared {domain} ({config.Mode.Name()}): {string.Join(", ", config.Devices)} on vfio-pci; took {engine.Times}");
                 return PassthroughCli.Ok;
+            }
+
+            if (config.KeepOnVfio && config.Mode == PassthroughMode.SingleGpu)
+            {
+                // The host's display runs on this GPU: it must come back whatever the VM asks (`xml lint` reports it too).
+                Log.Warn($"release {domain}: keep-on-vfio ignored in single-gpu mode: the host needs its only GPU back for its display; remove it with `passthrough xml set --vm {ProcessRunner.Quote(domain)} --keep-on-vfio off`");
             }
 
             if (config.KeepOnVfio && config.Mode == PassthroughMode.Dynamic)

@@ -15,7 +15,7 @@ internal sealed class ManVerb : IVerb
     public Command Create(CliContext context)
     {
         var output = new Option<string>("--output", "-o") { Description = "Write the pages into DIR (created).", HelpName = "DIR", Required = true };
-        var command = new Command("man", "Write the man pages, generated from the command tree.") { output };
+        var command = new Command("man", "Write the man pages passthrough.1 and passthrough-VERB.1 (one per verb with sub-verbs), generated from the command tree, into --output DIR; `make man` and the packages run it.") { output };
         command.Hidden = true;
         command.SetAction(async result =>
         {

@@ -161,9 +161,10 @@ internal sealed partial class XmlVerb : IVerb
         balloon.AcceptOnlyFromAmong("none");
         var mode = new Option<string>("--passthrough-mode") { Description = "How the Passthrough hook handles this VM's devices (off: libvirt does).", HelpName = "static|dynamic|single-gpu|off" };
         mode.AcceptOnlyFromAmong("static", "dynamic", "single-gpu", "off");
+        var keepOnVfio = OnOff("--keep-on-vfio", "Leave the GPU on vfio-pci after the VM stops (<passthrough:release keep-on-vfio='yes'/>), for cards that hang when rebound; dynamic mode only.");
         var target = new DomainEditTarget();
         var tuning = new CpuTuningOptions();
-        var command = new Command("set", "Set domain features that GPU passthrough needs.") { vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode };
+        var command = new Command("set", "Set domain features that GPU passthrough needs.") { vendor, hidden, topoext, cpu, topology, ioapic, smm, balloon, mode, keepOnVfio };
         tuning.AddTo(command);
         target.AddTo(command);
         command.SetAction((result, ct) =>
@@ -181,6 +182,7 @@ internal sealed partial class XmlVerb : IVerb
                 MemballoonNone = result.GetValue(balloon) == "none",
                 PassthroughMode = PassthroughModes.ParseOrNull(modeText),
                 PassthroughOff = modeText == "off",
+                KeepOnVfio = Switch(result.GetValue(keepOnVfio)),
                 Pin = tuning.PinRequest(result, GlobalOptions.HostRoot(result)),
                 Hugepages = tuning.HugepagesRequest(result, GlobalOptions.HostRoot(result)),
             };
@@ -194,9 +196,13 @@ internal sealed partial class XmlVerb : IVerb
             return target.RunAsync(
                 context,
                 result,
-                d =>
+                (d, notes) =>
                 {
-                    DomainEdits.Set(d, settings);
+                    foreach (var action in DomainEdits.Set(d, settings).Actions)
+                    {
+                        notes.Act(action);
+                    }
+
                     if (identityHost is not null)
                     {
                         DomainEdits.RecordMissingIdentities(d, identityHost);

@@ -19,11 +19,22 @@ public sealed record CpuPinRequest(HostCpuTopology Host)
     /// <summary>`--allow-split-smt`: an explicit list may take one thread of a core and leave its sibling.</summary>
     public bool AllowSplitSmt { get; init; }
 
+    /// <summary>/proc/cpuinfo `vendor_id` of the host (GenuineIntel, AuthenticAMD), null when unknown.</summary>
+    public string? HostCpuVendor { get; init; }
+
+    /// <summary>
+    /// An AMD (or Zen-based Hygon) host: a guest shown threads per core needs topoext to see them as SMT siblings
+    /// (QEMU reports AMD thread topology in CPUID leaf 0x8000001E, which exists only with topoext).
+    /// </summary>
+    public bool AmdHost => HostCpuVendor is "AuthenticAMD" or "HygonGenuine";
+
     public CpuPinRequest WithCpus(CpuSet? cpus) => this with { Cpus = cpus };
 
     public CpuPinRequest WithHostCores(int cores) => this with { HostCores = cores };
 
     public CpuPinRequest WithAllowSplitSmt(bool allow) => this with { AllowSplitSmt = allow };
+
+    public CpuPinRequest WithHostCpuVendor(string? vendor) => this with { HostCpuVendor = vendor };
 }
 
 /// <summary>

@@ -61,6 +61,12 @@ public readonly record struct CpuTopology(int Sockets, int Cores, int Threads)
 }
 
 /// <summary>What `xml set` changes; null members are left alone.</summary>
+/// <summary>
+/// What an edit did on its own beyond what was asked, worth naming in the report's actions (e.g. `--pin` on an
+/// AMD host also requiring topoext); empty when it did only what the options say.
+/// </summary>
+public sealed record EditOutcome(IReadOnlyList<string> Actions);
+
 public sealed record DomainSettings
 {
     /// <summary>Hyper-V vendor_id value (at most 12 characters), or "off" to remove it.</summary>
@@ -86,6 +92,9 @@ public sealed record DomainSettings
     public PassthroughMode? PassthroughMode { get; init; }
 
     public bool PassthroughOff { get; init; }
+
+    /// <summary>`--keep-on-vfio on|off`: &lt;passthrough:release keep-on-vfio="yes"/&gt; (dynamic mode), or remove it.</summary>
+    public bool? KeepOnVfio { get; init; }
 
     /// <summary>`--pin auto|LIST`: CPU pinning from the host's topology (DomainEdits.Cpu.cs).</summary>
     public CpuPinRequest? Pin { get; init; }

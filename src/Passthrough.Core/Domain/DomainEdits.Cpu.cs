@@ -13,11 +13,19 @@ public static partial class DomainEdits
         ["shares", "global_period", "global_quota", "period", "quota", "emulator_period", "emulator_quota", "iothread_period", "iothread_quota"];
 
     /// <summary>The pins and hugepages of <paramref name="settings"/>, after the other settings (the topology among them).</summary>
-    private static void SetCpuTuning(DomainDocument domain, DomainSettings settings)
+    private static void SetCpuTuning(DomainDocument domain, DomainSettings settings, List<string> actions)
     {
         if (settings.Pin is { } pin)
         {
-            SetPinning(domain, PlanPinning(domain, pin, settings.Topology));
+            var plan = PlanPinning(domain, pin, settings.Topology);
+
+            // An explicit --topoext on|off has been applied already and decides.
+            if (settings.Topoext is null && RequireTopoextForSmt(domain, pin, plan, settings.AddHostPassthroughCpu) is { } added)
+            {
+                actions.Add(added);
+            }
+
+            SetPinning(domain, plan);
         }
 
         if (settings.Hugepages is { } hugepages)
@@ -55,6 +63,32 @@ public static partial class DomainEdits
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// On an AMD host a pinned topology with threads &gt; 1 needs &lt;feature policy='require' name='topoext'/&gt;: QEMU
+    /// describes AMD SMT siblings in CPUID leaf 0x8000001E, which exists only with topoext, so without it a Windows guest
+    /// sees every thread as a core of its own. Added as `--topoext on` adds it (host-passthrough, or a new one with
+    /// --cpu host-passthrough; refused with that remedy otherwise), and to a host-model CPU, which takes features too.
+    /// A topoext feature already there (even disabled) is the user's choice. Returns the action, or null.
+    /// </summary>
+    private static string? RequireTopoextForSmt(DomainDocument domain, CpuPinRequest pin, PinPlan plan, bool addCpu)
+    {
+        var threads = plan.Topology.Threads;
+        if (!pin.AmdHost || threads < 2 || !domain.IsX86 || domain.Cpu?.Elements("feature").Any(f => f.Attribute("name")?.Value == "topoext") == true)
+        {
+            return null;
+        }
+
+        var cpu = domain.Cpu is { } existing && existing.Attribute("mode")?.Value == "host-model"
+            ? existing
+            : EnsureHostPassthrough(
+                domain,
+                $"--pin on this AMD host gives the guest {threads} threads per core, which it sees only with topoext, and that",
+                addCpu,
+                "Or add --topoext off to pin without it (the guest then takes each thread for a core of its own).");
+        AddTopoext(cpu);
+        return $"require topoext on the guest CPU: AMD host and {threads} threads per core, which the guest sees as SMT only with topoext";
     }
 
     /// <summary>

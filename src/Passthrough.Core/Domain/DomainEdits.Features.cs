@@ -47,7 +47,12 @@ public static partial class DomainEdits
         }
 
         RequireX86(domain, "--topoext on", "topoext is an AMD x86 CPUID feature");
-        cpu = EnsureHostPassthrough(domain, "--topoext on", addCpu);
+        AddTopoext(EnsureHostPassthrough(domain, "--topoext on", addCpu));
+    }
+
+    /// <summary>Adds (or makes required) &lt;feature policy='require' name='topoext'/&gt; in <paramref name="cpu"/>.</summary>
+    private static void AddTopoext(XElement cpu)
+    {
         var feature = cpu.Elements("feature").FirstOrDefault(f => f.Attribute("name")?.Value == "topoext");
         if (feature is null)
         {
@@ -105,8 +110,9 @@ public static partial class DomainEdits
         }
     }
 
-    private static XElement EnsureHostPassthrough(DomainDocument domain, string what, bool addCpu)
+    private static XElement EnsureHostPassthrough(DomainDocument domain, string what, bool addCpu, string? alternative = null)
     {
+        var orElse = alternative is null ? string.Empty : " " + alternative;
         var cpu = domain.Cpu;
         if (cpu is null)
         {
@@ -114,7 +120,7 @@ public static partial class DomainEdits
             {
                 throw PassthroughException.Input(
                     $"{domain.Source}: {what} needs <cpu mode='host-passthrough'>, and the domain has no <cpu> element (libvirt then gives the guest its default CPU model).",
-                    "Add --cpu host-passthrough to add it, or add <cpu mode='host-passthrough' check='none' migratable='on'/> after <features> yourself (virt-manager: CPUs, Copy host CPU configuration).");
+                    "Add --cpu host-passthrough to add it, or add <cpu mode='host-passthrough' check='none' migratable='on'/> after <features> yourself (virt-manager: CPUs, Copy host CPU configuration)." + orElse);
             }
 
             cpu = domain.EnsureTop("cpu");
@@ -131,7 +137,7 @@ public static partial class DomainEdits
         {
             throw PassthroughException.Input(
                 $"{domain.Source}:{DomainDocument.LineOf(cpu)}: {what} needs <cpu mode='host-passthrough'>, this CPU is mode='{mode ?? "custom"}'.",
-                "Change the CPU to host-passthrough first (virt-manager: CPUs, Copy host CPU configuration).");
+                "Change the CPU to host-passthrough first (virt-manager: CPUs, Copy host CPU configuration)." + orElse);
         }
 
         return cpu;

@@ -9,8 +9,8 @@ namespace Passthrough.Domain;
 /// </summary>
 public static partial class DomainEdits
 {
-    /// <summary>Applies `xml set`.</summary>
-    public static void Set(DomainDocument domain, DomainSettings settings)
+    /// <summary>Applies `xml set`; the outcome names what it did beyond the options (see <see cref="EditOutcome"/>).</summary>
+    public static EditOutcome Set(DomainDocument domain, DomainSettings settings)
     {
         if (settings.HypervVendorId is { } vendor)
         {
@@ -89,7 +89,14 @@ public static partial class DomainEdits
             SetPassthroughMode(domain, mode);
         }
 
-        SetCpuTuning(domain, settings);
+        if (settings.KeepOnVfio is not null || settings.PassthroughMode == PassthroughMode.SingleGpu)
+        {
+            SetKeepOnVfio(domain, settings.KeepOnVfio);
+        }
+
+        var actions = new List<string>();
+        SetCpuTuning(domain, settings, actions);
+        return new EditOutcome(actions);
     }
 
     /// <summary>
@@ -110,6 +117,47 @@ public static partial class DomainEdits
         foreach (var h in domain.PciHostdevs)
         {
             h.Managed = false;
+        }
+    }
+
+    /// <summary>
+    /// `--keep-on-vfio on|off`, and the check that a single-gpu VM does not end up with it: there the host needs its
+    /// only GPU back for its display after the VM stops, so the hook gives the functions back anyway.
+    /// </summary>
+    private static void SetKeepOnVfio(DomainDocument domain, bool? keep)
+    {
+        var config = domain.PassthroughConfig;
+        if (keep is bool on && config is null)
+        {
+            if (!on)
+            {
+                return;
+            }
+
+            throw PassthroughException.Input(
+                $"{domain.Source}: --keep-on-vfio on is a setting of our hook, and this domain has no <passthrough:config>.",
+                "Add --passthrough-mode dynamic: the hook then binds the GPU before start and, with --keep-on-vfio on, leaves it on vfio-pci after stop.");
+        }
+
+        if (config is null)
+        {
+            return;
+        }
+
+        if (keep is bool value)
+        {
+            config.KeepOnVfio = value;
+        }
+
+        if (config.Mode == PassthroughMode.SingleGpu && config.KeepOnVfio)
+        {
+            throw PassthroughException.Input(
+                keep == true
+                    ? $"{domain.Source}: --keep-on-vfio on does nothing for a single-gpu VM: after it stops the host needs its only GPU back for its display, so the hook gives the functions back anyway."
+                    : $"{config.ReleaseAt}<passthrough:release keep-on-vfio=\"yes\"> does nothing for a single-gpu VM: after it stops the host needs its only GPU back for its display, so the hook gives the functions back anyway.",
+                keep == true
+                    ? "Leave --keep-on-vfio out; it is for a VM whose GPU is not the host's display (--passthrough-mode dynamic, with a second GPU for the host)."
+                    : "Add --keep-on-vfio off to remove it, or keep --passthrough-mode dynamic if the host has a second GPU for its display.");
         }
     }
 

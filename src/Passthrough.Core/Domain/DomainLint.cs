@@ -104,6 +104,16 @@ public static partial class DomainLint
                     $"{At(h)}{h.Source} is managed='yes' while the Passthrough hook ({mode} mode) binds it; libvirt and the hook would both rebind it.",
                     $"Set managed='no' on the hook's devices: `passthrough xml set FILE --passthrough-mode {mode}`."));
             }
+
+            if (config.Mode == PassthroughMode.SingleGpu && config.KeepOnVfio)
+            {
+                // The hook's release gives a single-gpu VM's functions back whatever this says (HookVerb).
+                findings.Add(new Finding(
+                    "keep-on-vfio-single-gpu",
+                    Severity.Warning,
+                    $"{config.ReleaseAt}<passthrough:release keep-on-vfio=\"yes\"> does nothing in single-gpu mode: after the VM stops the host needs its only GPU back for its display, so the hook gives the functions back anyway.",
+                    "Remove it: `passthrough xml set FILE --keep-on-vfio off`; or, if the host has a second GPU for its display, use --passthrough-mode dynamic, where it keeps the card on vfio-pci."));
+            }
         }
 
         if (inputs.Host is { } host)

@@ -107,7 +107,29 @@ public sealed class PassthroughConfig
                     "Write <passthrough:release keep-on-vfio=\"yes\"/> to keep the functions on vfio-pci after the VM stops, or leave the element out."),
             };
         }
+
+        set
+        {
+            var release = Element.Element(Ns + "release");
+            if (!value)
+            {
+                release?.Attribute("keep-on-vfio")?.Remove();
+                if (release is { HasAttributes: false, HasElements: false })
+                {
+                    XmlLayout.Remove(release);
+                }
+
+                return;
+            }
+
+            // In the order the README documents: after display-manager, module, device and timeouts, before bar and identity.
+            release ??= XmlLayout.Insert(Element, new XElement(Ns + "release"), before: Element.Elements().FirstOrDefault(e => e.Name == Ns + "bar" || e.Name == Ns + "identity"));
+            release.SetAttributeValue("keep-on-vfio", "yes");
+        }
     }
+
+    /// <summary>The line of &lt;passthrough:release&gt; (or of the config), for a finding about it.</summary>
+    public string ReleaseAt => At(Element.Element(Ns + "release") ?? Element);
 
     /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar index="0" size="8GiB" [device=...]&gt;); see <see cref="Binding.BarResizePlan"/>.</summary>
     public IReadOnlyList<Binding.BarRequest> Bars =>

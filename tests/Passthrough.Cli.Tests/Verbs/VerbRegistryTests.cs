@@ -58,6 +58,61 @@ public class VerbRegistryTests
     }
 
     [Test]
+    public void Every_verb_hidden_or_not_has_a_description_and_its_own_help()
+    {
+        var commands = new List<(string Path, System.CommandLine.Command Command)>();
+        void Walk(System.CommandLine.Command command, string prefix)
+        {
+            foreach (var sub in command.Subcommands)
+            {
+                var path = (prefix + " " + sub.Name).Trim();
+                commands.Add((path, sub));
+                Walk(sub, path);
+            }
+        }
+
+        using var quiet = new StringWriter();
+        Walk(PassthroughCli.BuildRoot(new CliContext(quiet, quiet)), string.Empty);
+
+        Assert.That(commands.Where(c => c.Command.Hidden).Select(c => c.Path), Does.Contain("man"), "a hidden verb is walked too");
+        foreach (var (path, command) in commands)
+        {
+            var help = CliRun.Run([.. path.Split(' '), "--help"]);
+
+            Assert.That(command.Description, Is.Not.Null.And.Not.Empty, path);
+            Assert.That(help.ExitCode, Is.EqualTo(0), help.ToString());
+            Assert.That(help.Stdout, Does.StartWith("Description:\n  " + command.Description!.Split(' ')[0]).And.Match("Usage:\n  \\S+ " + System.Text.RegularExpressions.Regex.Escape(path) + "[ \n]"), path);
+            Assert.That(help.Stderr, Is.Empty, path);
+        }
+    }
+
+    [Test]
+    public void The_hidden_man_verb_has_help_but_stays_out_of_the_top_level_help_and_the_completions()
+    {
+        var man = CliRun.Run("man", "--help");
+        var help = CliRun.Run("--help");
+        var bash = CliRun.Run("completion", "bash");
+        var fish = CliRun.Run("completion", "fish");
+
+        Assert.That(man.ExitCode, Is.EqualTo(0), man.ToString());
+        Assert.That(man.Stdout, Does.Contain("Write the man pages").And.Contain("--output <DIR> (REQUIRED)"), "help without the required --output");
+        Assert.That(help.Stdout, Does.Not.Contain("  man "));
+        Assert.That(bash.Stdout, Does.Contain(" hook hooks list new ").And.Not.Contain(" man "));
+        Assert.That(fish.Stdout, Does.Contain("-a xml -d").And.Not.Contain("-a man "));
+    }
+
+    [Test]
+    public void The_hook_entry_points_help_says_what_libvirt_passes_and_what_it_does()
+    {
+        var result = CliRun.Run("hook", "qemu", "--help");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Stdout, Does.Contain("/etc/libvirt/hooks/qemu").And.Contain("domain XML on standard input"));
+        Assert.That(result.Stdout, Does.Contain("prepare begin binds").And.Contain("release end gives them back"));
+        Assert.That(result.Stdout, Does.Contain(" hook qemu <NAME> <OP> <SUBOP> [<EXTRA>...]"));
+    }
+
+    [Test]
     public void I_get_a_verbs_own_help_when_only_that_verb_is_built()
     {
         var result = CliRun.Run("--root", "/nonexistent", "list", "--help");
