@@ -41,14 +41,9 @@ internal sealed class HookVerb : IVerb
             var domain = result.GetValue(name) ?? string.Empty;
             var operation = result.GetValue(op);
             var phase = result.GetValue(subop);
-            try
-            {
-                return await RunAsync(context, root, GlobalOptions.SystemBusAddress(result), domain, operation, phase, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                LogManager.Flush();
-            }
+            // No LogManager.Flush(): both targets write each entry synchronously (LoggingSetup), and a flush starts a
+            // timer and a thread-pool thread, three threads a hook call pays for on every VM start and stop.
+            return await RunAsync(context, root, GlobalOptions.SystemBusAddress(result), domain, operation, phase, cancellationToken).ConfigureAwait(false);
         });
 
         var command = new Command("hook", "Entry points libvirt runs as its hooks (`passthrough hooks install` installs them); `passthrough hook qemu --help` says what libvirt passes and what it does.");
