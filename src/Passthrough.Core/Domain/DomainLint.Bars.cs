@@ -54,8 +54,8 @@ public static partial class DomainLint
         var passed = bound.Select(host.Find).OfType<PciFunction>().ToList();
         foreach (var entry in requests)
         {
-            // A named device the host lacks is device-missing's finding, not this one's.
-            if (entry.Request!.Device is { } named && bound.Contains(named) && host.Find(named) is null)
+            // A device the host lacks is device-missing's finding: without it, which function is meant cannot be told.
+            if (entry.Request!.Device is { } named ? bound.Contains(named) && host.Find(named) is null : passed.Count < bound.Count)
             {
                 continue;
             }

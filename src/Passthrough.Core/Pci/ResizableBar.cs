@@ -23,7 +23,7 @@ public sealed record ResizableBar(int Index, long? Current, IReadOnlyList<long> 
 
     /// <summary>"BAR 0: 256 MiB now, offers 1 MiB-8 GiB", one line for `list` and for evidence.</summary>
     public string Summary() =>
-        string.Create(CultureInfo.InvariantCulture, $"BAR {Index}: {(Current is long current ? Describe(current) : "size unknown")} now, offers {DescribeSizes(Supported)}");
+        string.Create(CultureInfo.InvariantCulture, $"BAR {Index}: {(Current is long current ? Describe(current) + " now" : "size unknown")}, offers {DescribeSizes(Supported)}");
 
     /// <summary>"256 MiB-32 GiB" when each size doubles the one before (as the capability's bitmask usually runs), else "256 MiB, 8 GiB"; "none" when empty.</summary>
     public static string DescribeSizes(IReadOnlyList<long> sizes)
