@@ -164,6 +164,24 @@ public class ResizableBarStoryTests
         Assert.That(finding.GetProperty("remedy").GetString(), Does.Contain("passthrough list --all"));
     }
 
+    [TestCase("dynamic", "ok")]
+    [TestCase("static", "warning")]
+    public void Doctor_xml_stops_warning_about_a_32_gib_bar_once_my_vm_asks_for_8_gib_as_its_remedy_says(string mode, string severity)
+    {
+        var file = File("win11.xml", Vm("win11", mode, "<passthrough:bar index=\"0\" size=\"8GiB\"/>"));
+
+        var result = CliRun.Run("--root", Host("dual-gpu-gnome-rebar"), "doctor", "--xml", file, "--json");
+
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var large = doc.RootElement.GetProperty("findings").EnumerateArray()
+            .Single(f => f.GetProperty("id").GetString() == "resizable-bar" && f.GetProperty("message").GetString()!.StartsWith("BAR 0 is 32 GiB", StringComparison.Ordinal));
+        Assert.That(large.GetProperty("severity").GetString(), Is.EqualTo(severity), mode == "static" ? "static mode applies no size: the BAR stays 32 GiB" : "the VM runs with 8 GiB");
+        if (mode == "dynamic")
+        {
+            Assert.That(large.GetProperty("message").GetString(), Does.Contain("makes it 8 GiB while it runs"));
+        }
+    }
+
     [Test]
     public void Doctor_vm_warns_that_my_static_vm_from_libvirt_gets_no_bar_size()
     {
