@@ -54,4 +54,23 @@ public class HoldersAndBarTests
         NativeBinary.AssertNoStackTrace(result);
         Assert.That(TreeSnapshot.Take(Path.Join(root, "sys")), Is.EqualTo(before));
     }
+
+    [Test]
+    public void Lint_reports_a_bar_size_the_card_does_not_offer_as_the_in_process_cli_does()
+    {
+        var root = Host();
+        var file = _dir.Combine("win11.xml");
+        File.WriteAllText(file, "<domain type='kvm'>\n<name>win11</name>\n"
+            + "<metadata><passthrough:config xmlns:passthrough='urn:passthrough:1' mode='dynamic'>\n<passthrough:bar index='0' size='64GiB'/>\n</passthrough:config></metadata>\n"
+            + "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>\n<devices><memballoon model='none'/>\n"
+            + "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source></hostdev>\n"
+            + "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/></source></hostdev>\n</devices></domain>\n");
+
+        var text = NativeBinary.AssertSameAsInProcess("--root", root, "xml", "lint", file);
+        var json = NativeBinary.AssertSameAsInProcess("--root", root, "xml", "lint", file, "--json");
+
+        Assert.That(text.ExitCode, Is.EqualTo(1), text.ToString());
+        Assert.That(text.Stdout, Does.Contain($"bar-size: {file}:4: 0000:03:00.0 BAR 0 does not offer 64 GiB (it offers 256 MiB, 512 MiB"));
+        Assert.That(json.Stdout, Does.Contain("\"id\": \"bar-size\""));
+    }
 }

@@ -190,7 +190,8 @@ public sealed class BindingEngine
         Times.Mark("inventory");
         var plan = BindingPlan.Build(devices, inventory, title, config?.DriverModels);
         // Bad input first (exit 2), then what the host is doing; both before any change.
-        var resizes = BarResizePlan.Resolve(config?.Bars ?? [], inventory, plan, title);
+        // Static mode (here only for its tuning) leaves BAR sizes alone: the functions are on vfio-pci from boot; the hook logs that.
+        var resizes = BarResizePlan.Resolve(config is not null && BarResizePlan.AppliesIn(mode) ? config.Bars : [], inventory, plan, title);
         if (mode != PassthroughMode.SingleGpu)
         {
             // Single-GPU mode stops the display manager first and checks after (SingleGpuSwapPlan).

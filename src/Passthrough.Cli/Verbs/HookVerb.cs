@@ -83,6 +83,11 @@ internal sealed class HookVerb : IVerb
             var engine = BindingServices.Engine(context, root, systemBus, config.Timeouts);
             if (prepare)
             {
+                if (!BarResizePlan.AppliesIn(config.Mode) && config.Bars.Count > 0)
+                {
+                    Log.Warn($"{BarResizePlan.NotAppliedInStatic($"VM '{domain}'", config.Bars)} {BarResizePlan.StaticRemedy}");
+                }
+
                 await engine.PrepareAsync(config, cancellationToken).ConfigureAwait(false);
                 Log.Info($"prepared {domain} ({config.Mode.Name()}): {string.Join(", ", config.Devices)} on vfio-pci; took {engine.Times}");
                 return PassthroughCli.Ok;

@@ -92,7 +92,7 @@ internal sealed class ListVerb : IVerb
                 f.Address.ToString(),
                 f.IdsText,
                 f.Class?.Description ?? "?",
-                f.DeviceName ?? "-",
+                NameText(f),
                 f.Driver ?? "-",
                 f.IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
                 ResetText(f),
@@ -101,6 +101,12 @@ internal sealed class ListVerb : IVerb
 
         return table;
     }
+
+    /// <summary>The name, and under it each resizable BAR ("BAR 0: 256 MiB now, offers 1 MiB-8 GiB"): the sizes &lt;passthrough:bar&gt; may ask for.</summary>
+    private static string NameText(PciFunction f) =>
+        f.ResizableBars is { Count: > 0 } bars
+            ? string.Join('\n', bars.Select(b => b.Summary()).Prepend(f.DeviceName ?? "-"))
+            : f.DeviceName ?? "-";
 
     /// <summary>"flr,bus" from reset_method; "FLR" from config when the kernel has no reset_method file.</summary>
     internal static string ResetText(PciFunction f) =>

@@ -38,6 +38,9 @@ public sealed record VmFacts(string Name, IReadOnlyList<PciAddress> HostDevices,
 
     /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: its functions stay on vfio-pci after it stops.</summary>
     public bool KeepOnVfio { get; init; }
+
+    /// <summary>The well-formed &lt;passthrough:bar&gt; requests (lint reports the others).</summary>
+    public IReadOnlyList<BarRequest> Bars { get; init; } = [];
 }
 
 /// <summary>

@@ -421,7 +421,7 @@ internal static class GpuChecks
                         "The GPU supports Resizable BAR. With it on in the firmware, Windows guests have shown Code 43 (AMD Vega and newer) and some boards the 1:1 mapping refusal.",
                         [$"/sys/bus/pci/devices/{f.Address}/config: Resizable BAR capability"],
                         "If the guest fails, turn Re-Size BAR Support off in the firmware setup (Above 4G Decoding stays on).");
-                    foreach (var large in LargeBarFindings.For(f))
+                    foreach (var large in LargeBarFindings.For(f, bar => LargeBarFindings.AskedByVm(e, f, bar)))
                     {
                         yield return large;
                     }

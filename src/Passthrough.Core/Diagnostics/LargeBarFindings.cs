@@ -1,4 +1,5 @@
 using System.Globalization;
+using Passthrough.Binding;
 using Passthrough.Pci;
 
 namespace Passthrough.Diagnostics;
@@ -14,12 +15,22 @@ internal static class LargeBarFindings
 {
     public const long DefaultAperture = 32L << 30;
 
-    public static IEnumerable<Finding> For(PciFunction f)
+    /// <param name="asked">The size the VM gives the BAR while it runs (&lt;passthrough:bar&gt;), if any.</param>
+    public static IEnumerable<Finding> For(PciFunction f, Func<ResizableBar, long?>? asked = null)
     {
         foreach (var bar in f.ResizableBars ?? [])
         {
             if (bar.Current is not long current || current < DefaultAperture)
             {
+                continue;
+            }
+
+            if (asked?.Invoke(bar) is long size && size < DefaultAperture)
+            {
+                yield return Doctor.F("resizable-bar", Severity.Ok, f.Address.ToString(),
+                    $"BAR {bar.Index} is {ResizableBar.Describe(current)} on the host, and the VM's <passthrough:bar> makes it {ResizableBar.Describe(size)} while it runs, which fits OVMF's default 32 GiB window.",
+                    [string.Create(CultureInfo.InvariantCulture, $"/sys/bus/pci/devices/{f.Address}: {bar.Summary()}")],
+                    null);
                 continue;
             }
 
@@ -32,5 +43,22 @@ internal static class LargeBarFindings
                 [string.Create(CultureInfo.InvariantCulture, $"/sys/bus/pci/devices/{f.Address}: BAR {bar.Index} {ResizableBar.Describe(current)} now, offers {string.Join(" ", bar.Supported.Select(ResizableBar.Describe))}")],
                 string.Create(CultureInfo.InvariantCulture, $"Give OVMF a larger window: <cpu><maxphysaddr mode='passthrough'/></cpu> with a current OVMF, or <qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='opt/ovmf/X-PciMmio64Mb,string={mib}'/></qemu:commandline> (xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'){resize}."));
         }
+    }
+
+    /// <summary>
+    /// The size the doctor's VM asks for this BAR, by the hook's rule (<see cref="BarResizePlan.Check"/>); null
+    /// without a VM, in static mode (no size is applied) or when the request would be refused.
+    /// </summary>
+    public static long? AskedByVm(DoctorEvidence e, PciFunction f, ResizableBar bar)
+    {
+        if (e.Vm is not { Mode: { } mode } vm || !BarResizePlan.AppliesIn(mode))
+        {
+            return null;
+        }
+
+        var passed = vm.HostDevices.Select(e.Host.Find).OfType<PciFunction>().ToList();
+        return vm.Bars
+            .Select(request => BarResizePlan.Check(request, passed, vm.Name))
+            .LastOrDefault(c => c.Problem is null && c.Function!.Address == f.Address && c.Bar!.Index == bar.Index)?.Request.Bytes;
     }
 }

@@ -50,6 +50,7 @@ public static class VmDefinition
             HugepagesBacked = backed,
             MemoryKiB = VmTuning.MemoryKiB(domain.Root, domain.Source),
             KeepOnVfio = config?.KeepOnVfio == true,
+            Bars = config is null ? [] : [.. config.BarEntries.Select(b => b.Request).OfType<Binding.BarRequest>()],
         };
     }
 }

@@ -121,6 +121,8 @@ public static partial class DomainLint
             HostRules(domain, host, hostdevs, findings, At);
         }
 
+        BarRules(domain, inputs.Host, hostdevs, findings);
+
         if (inputs.Rom is { } rom)
         {
             foreach (var h in hostdevs.Where(h => h.RomFile is not null))

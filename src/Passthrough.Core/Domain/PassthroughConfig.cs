@@ -131,28 +131,41 @@ public sealed class PassthroughConfig
     /// <summary>The line of &lt;passthrough:release&gt; (or of the config), for a finding about it.</summary>
     public string ReleaseAt => At(Element.Element(Ns + "release") ?? Element);
 
-    /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar index="0" size="8GiB" [device=...]&gt;); see <see cref="Binding.BarResizePlan"/>.</summary>
-    public IReadOnlyList<Binding.BarRequest> Bars =>
-        [.. Element.Elements(Ns + "bar").Select(b =>
+    /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar index="0" size="8GiB" [device=...]&gt;); see <see cref="Binding.BarResizePlan"/>.
+    /// The first element that is not well formed is an input error naming its line.</summary>
+    public IReadOnlyList<Binding.BarRequest> Bars => [.. BarEntries.Select(e => e.Request ?? throw e.Error!)];
+
+    /// <summary>Each &lt;passthrough:bar&gt; read on its own: its request, or the input error it is (lint reports every one; <see cref="Bars"/> stops at the first).</summary>
+    public IReadOnlyList<BarEntry> BarEntries => [.. Element.Elements(Ns + "bar").Select(ReadBar)];
+
+    private BarEntry ReadBar(XElement b)
+    {
+        var indexText = (string?)b.Attribute("index") ?? "0";
+        if (!int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > 5)
         {
-            var indexText = (string?)b.Attribute("index") ?? "0";
-            if (!int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index > 5)
+            return new BarEntry(b, null, PassthroughException.Input($"{At(b)}<passthrough:bar index=\"{indexText}\"> is not a BAR index (0 to 5).", "Write the index `passthrough list --all` shows for the BAR (`--json`: resizableBars), e.g. index=\"0\"."));
+        }
+
+        var sizeText = (string?)b.Attribute("size");
+        if (ResizableBar.ParseSize(sizeText) is not long bytes)
+        {
+            return new BarEntry(b, null, ResizableBar.SizeError(sizeText, At(b)));
+        }
+
+        var deviceText = (string?)b.Attribute("device");
+        PciAddress? device = null;
+        if (deviceText is not null)
+        {
+            if (!PciAddress.TryParse(deviceText, out var address))
             {
-                throw PassthroughException.Input($"{At(b)}<passthrough:bar index=\"{indexText}\"> is not a BAR index (0 to 5).", "Write the index `passthrough list --all --json` shows under resizableBars, e.g. index=\"0\".");
+                return new BarEntry(b, null, PassthroughException.Input($"{At(b)}<passthrough:bar device=\"{deviceText}\"> is not a PCI address.", "Write it as DDDD:BB:SS.F, for example 0000:03:00.0."));
             }
 
-            var bytes = ResizableBar.RequireSize((string?)b.Attribute("size"), At(b));
-            var deviceText = (string?)b.Attribute("device");
-            PciAddress? device = null;
-            if (deviceText is not null)
-            {
-                device = PciAddress.TryParse(deviceText, out var address)
-                    ? address
-                    : throw PassthroughException.Input($"{At(b)}<passthrough:bar device=\"{deviceText}\"> is not a PCI address.", "Write it as DDDD:BB:SS.F, for example 0000:03:00.0.");
-            }
+            device = address;
+        }
 
-            return new Binding.BarRequest(index, bytes, device);
-        })];
+        return new BarEntry(b, new Binding.BarRequest(index, bytes, device), null);
+    }
 
     /// <summary>A time limit of &lt;passthrough:timeouts NAME="SECONDS"&gt;; null when not given.</summary>
     public TimeSpan? Timeout(string name)
@@ -244,4 +257,10 @@ public sealed class PassthroughConfig
 
     private string At(XElement element) =>
         $"{_source}:{DomainDocument.LineOf(element)?.ToString(CultureInfo.InvariantCulture) ?? "?"}: ";
+}
+
+/// <summary>One &lt;passthrough:bar&gt; element and what it asks for, or the input error it is.</summary>
+public sealed record BarEntry(XElement Element, Binding.BarRequest? Request, PassthroughException? Error)
+{
+    public int? Line => DomainDocument.LineOf(Element);
 }

@@ -21,6 +21,22 @@ public sealed record ResizableBar(int Index, long? Current, IReadOnlyList<long> 
     /// <summary>True when the card offers <paramref name="bytes"/> for this BAR.</summary>
     public bool Offers(long bytes) => Supported.Contains(bytes);
 
+    /// <summary>"BAR 0: 256 MiB now, offers 1 MiB-8 GiB", one line for `list` and for evidence.</summary>
+    public string Summary() =>
+        string.Create(CultureInfo.InvariantCulture, $"BAR {Index}: {(Current is long current ? Describe(current) + " now" : "size unknown")}, offers {DescribeSizes(Supported)}");
+
+    /// <summary>"256 MiB-32 GiB" when each size doubles the one before (as the capability's bitmask usually runs), else "256 MiB, 8 GiB"; "none" when empty.</summary>
+    public static string DescribeSizes(IReadOnlyList<long> sizes)
+    {
+        if (sizes.Count == 0)
+        {
+            return "none";
+        }
+
+        var doubling = sizes.Count > 2 && sizes.Zip(sizes.Skip(1)).All(p => p.Second == p.First * 2);
+        return doubling ? $"{Describe(sizes[0])}-{Describe(sizes[^1])}" : string.Join(", ", sizes.Select(Describe));
+    }
+
     /// <summary>The resizable BARs the capability lists; empty when it has none; null when config space was not readable.</summary>
     public static IReadOnlyList<ResizableBar>? FromConfig(PciConfigSpace config)
     {
@@ -114,7 +130,11 @@ public sealed record ResizableBar(int Index, long? Current, IReadOnlyList<long> 
 
     /// <summary>The metadata's size or a one-line input error naming it.</summary>
     public static long RequireSize(string? text, string where) =>
-        ParseSize(text) ?? throw PassthroughException.Input(
+        ParseSize(text) ?? throw SizeError(text, where);
+
+    /// <summary>The input error of a size <see cref="ParseSize"/> refuses; <paramref name="where"/> is "FILE:LINE: ".</summary>
+    public static PassthroughException SizeError(string? text, string where) =>
+        PassthroughException.Input(
             $"{where}<passthrough:bar size=\"{text}\"> is not a BAR size: a power of two such as 256MiB or 8GiB.",
-            "Write one of the sizes `passthrough list --all --json` shows under resizableBars.supported, e.g. size=\"8GiB\".");
+            "Write one of the sizes `passthrough list --all` shows for the BAR (`--json`: resizableBars.supported), e.g. size=\"8GiB\".");
 }

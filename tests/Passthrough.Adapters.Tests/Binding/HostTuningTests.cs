@@ -243,6 +243,22 @@ public class HostTuningTests
     }
 
     [Test]
+    public async Task A_static_vm_with_tuning_and_a_bar_size_starts_tuned_with_its_bar_left_as_it_is()
+    {
+        using var host = new SimulatedHost().AmdGpu().ResizableBar("0000:03:00.0", 0, 0x3fff, 256L << 20).OnlineCpus("0-7");
+        var engine = Engine(host, host.Kernel);
+        await engine.BindAsync("bind-0000:03:00.0", [PciAddress.Parse("0000:03:00.0"), PciAddress.Parse("0000:03:00.1")]);
+        var events = host.Events.Count;
+
+        // Bound at boot, so the kernel would refuse a resize: static mode applies no <passthrough:bar> (the hook logs that).
+        await engine.PrepareAsync(Vm(PassthroughMode.Static, Isolate("6-7")) with { Bars = [new BarRequest(0, 8L << 30)] });
+
+        Assert.That(host.Events.Count, Is.EqualTo(events), "no resize, no rebind");
+        Assert.That(AllowedCpus(), Is.EqualTo("init.scope=0-5 system.slice=0-5 user.slice=0-5"));
+        await engine.RestoreAsync(Uuid);
+    }
+
+    [Test]
     public void I_get_one_error_and_nothing_changed_when_the_cpu_list_names_cpus_the_host_lacks()
     {
         using var host = new SimulatedHost().AmdGpu().OnlineCpus("0-7");

@@ -54,4 +54,11 @@ public class ResizableBarTests
     [Test]
     public void The_kernel_gets_the_encoded_size_13_for_8_gib() =>
         Assert.That(ResizableBar.EncodingOf(8L << 30), Is.EqualTo(13));
+
+    [Test]
+    public void I_read_a_bar_in_one_line_with_its_offered_sizes_as_a_range()
+    {
+        Assert.That(new ResizableBar(0, 32L << 30, ResizableBar.SizesOfMask(0xff00)).Summary(), Is.EqualTo("BAR 0: 32 GiB now, offers 256 MiB-32 GiB"));
+        Assert.That(new ResizableBar(2, null, [256L << 20, 8L << 30]).Summary(), Is.EqualTo("BAR 2: size unknown, offers 256 MiB, 8 GiB"), "not a doubling run: each size");
+    }
 }
