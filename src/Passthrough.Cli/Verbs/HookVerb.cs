@@ -75,8 +75,9 @@ internal sealed class HookVerb : IVerb
             StartLog(root, domain, operation, phase);
             logging = true;
 
-            if (prepare)
+            if (prepare && config.RecordsIdentities)
             {
+                // Only then: it parses the XML a second time, into the document model that locates the records.
                 RecordedDevices.Verify(root, xml, domain);
             }
 

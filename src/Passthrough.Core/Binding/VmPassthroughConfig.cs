@@ -63,6 +63,9 @@ public sealed record VmPassthroughConfig
     /// <summary>&lt;passthrough:release keep-on-vfio="yes"/&gt;: after the VM stops its functions stay on vfio-pci.</summary>
     public bool KeepOnVfio { get; init; }
 
+    /// <summary>add-gpu recorded what identifies the functions (&lt;passthrough:identity&gt;): the hook checks they did not move.</summary>
+    public bool RecordsIdentities { get; init; }
+
     /// <summary>BAR sizes to set while the VM runs (&lt;passthrough:bar&gt;).</summary>
     public IReadOnlyList<BarRequest> Bars { get; init; } = [];
 
@@ -138,6 +141,7 @@ public sealed record VmPassthroughConfig
             Hostdevs = [.. PciHostdev.In(root, source).Select(h => h.Source)],
             DriverModels = PciHostdev.In(root, source).Where(h => h.DriverModel is not null).DistinctBy(h => h.Source).ToDictionary(h => h.Source, h => h.DriverModel!),
             KeepOnVfio = config.KeepOnVfio,
+            RecordsIdentities = config.Identities.Count > 0,
             ExtraDevices = config.ExtraDevices,
             Bars = config.Bars,
             Timeouts = new BindingTimeouts

@@ -50,6 +50,18 @@ public class VmPassthroughConfigTests
     }
 
     [Test]
+    public void I_can_tell_whether_add_gpu_recorded_what_identifies_the_functions()
+    {
+        var recorded = Full.Replace(
+            "<passthrough:timeouts",
+            "<passthrough:identity address=\"0000:01:00.0\" ids=\"10de:2684\" path=\"00:01.0/00.0\"/>\n      <passthrough:timeouts",
+            StringComparison.Ordinal);
+
+        Assert.That(VmPassthroughConfig.FromXml(recorded, "win11.xml")!.RecordsIdentities, Is.True, "the hook checks the functions did not move");
+        Assert.That(VmPassthroughConfig.FromXml(Full, "win11.xml")!.RecordsIdentities, Is.False, "nothing to check: the hook skips the second parse");
+    }
+
+    [Test]
     public void I_get_no_configuration_for_a_vm_without_our_metadata()
     {
         Assert.That(VmPassthroughConfig.FromXml("<domain><name>plain</name><metadata><x:y xmlns:x='urn:other'/></metadata></domain>", "plain.xml"), Is.Null);
