@@ -56,11 +56,8 @@ public sealed class CpuTopologyReader(HostRoot root)
         return new HostCpuTopology(cpus);
     }
 
-    /// <summary>/proc/cpuinfo's first `vendor_id` (GenuineIntel, AuthenticAMD), or null when it says none.</summary>
-    public string? CpuVendor() =>
-        (SysfsFiles.ReadText(root.Path("/proc/cpuinfo")) ?? string.Empty)
-            .Split('\n').FirstOrDefault(l => l.StartsWith("vendor_id", StringComparison.Ordinal))?
-            .Split(':', 2).ElementAtOrDefault(1)?.Trim() is { Length: > 0 } vendor ? vendor : null;
+    /// <summary>/proc/cpuinfo's first processor (vendor, flags); <see cref="CpuInfo.Empty"/> when it cannot be read.</summary>
+    public CpuInfo CpuInfo() => Host.CpuInfo.Parse(SysfsFiles.ReadText(root.Path("/proc/cpuinfo")));
 
     /// <summary>
     /// The hugepage sizes this host offers: /sys/kernel/mm/hugepages/hugepages-NkB (the kernel lists every size
@@ -83,15 +80,13 @@ public sealed class CpuTopologyReader(HostRoot root)
             return [.. sizes.OrderBy(s => s.KiB)];
         }
 
-        var flags = (SysfsFiles.ReadText(root.Path("/proc/cpuinfo")) ?? string.Empty)
-            .Split('\n').FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?
-            .Split(':', 2).ElementAtOrDefault(1)?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
-        if (flags.Contains("pse"))
+        var cpu = CpuInfo();
+        if (cpu.HasFlag("pse"))
         {
             sizes.Add(HugepageSize.TwoMiB);
         }
 
-        if (flags.Contains("pdpe1gb"))
+        if (cpu.HasFlag("pdpe1gb"))
         {
             sizes.Add(HugepageSize.OneGiB);
         }

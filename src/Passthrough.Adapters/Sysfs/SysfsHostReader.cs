@@ -204,7 +204,7 @@ public sealed class SysfsHostReader : IHostReader
 
     private HostFacts ReadFacts()
     {
-        var cpu = ReadCpuInfo();
+        var cpu = CpuInfo.Parse(SysfsFiles.ReadText(_root.Path("/proc/cpuinfo")));
         var modules = SysfsFiles.ReadText(_root.Path("/proc/modules"));
         string? Dmi(string name) => SysfsFiles.ReadLine(_root.Path("/sys/class/dmi/id/" + name));
 
@@ -226,46 +226,6 @@ public sealed class SysfsHostReader : IHostReader
             BoardVendor = Dmi("board_vendor"),
             BoardName = Dmi("board_name"),
         };
-    }
-
-    private (string? Vendor, string? Model, string[]? Flags, bool? Smt) ReadCpuInfo()
-    {
-        var text = SysfsFiles.ReadText(_root.Path("/proc/cpuinfo"));
-        if (text is null)
-        {
-            return (null, null, null, null);
-        }
-
-        string? vendor = null, model = null;
-        string[]? flags = null;
-        int? siblings = null, cores = null;
-        foreach (var line in text.Split('\n'))
-        {
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon < 0)
-            {
-                if (vendor is not null && flags is not null)
-                {
-                    break; // first processor block is enough
-                }
-
-                continue;
-            }
-
-            var key = line[..colon].Trim();
-            var value = line[(colon + 1)..].Trim();
-            switch (key)
-            {
-                case "vendor_id": vendor ??= value; break;
-                case "model name": model ??= value; break;
-                case "flags": flags ??= value.Split(' ', StringSplitOptions.RemoveEmptyEntries); break;
-                case "siblings": siblings ??= int.TryParse(value, CultureInfo.InvariantCulture, out var s) ? s : null; break;
-                case "cpu cores": cores ??= int.TryParse(value, CultureInfo.InvariantCulture, out var c) ? c : null; break;
-                default: break;
-            }
-        }
-
-        return (vendor, model, flags ?? [], siblings is int sib && cores is int cor ? sib > cor : null);
     }
 
     private List<PciFunction> AddNames(List<PciFunction> functions)

@@ -83,7 +83,7 @@ internal sealed class CpuTuningOptions
 
         var reader = new CpuTopologyReader(root);
         return new CpuPinRequest(reader.Read())
-            .WithHostCpuVendor(reader.CpuVendor())
+            .WithHostCpuVendor(reader.CpuInfo().Vendor)
             .WithCpus(cpus)
             .WithHostCores(hostCores ?? 1)
             .WithAllowSplitSmt(split);

@@ -26,7 +26,7 @@ public sealed record CpuPinRequest(HostCpuTopology Host)
     /// An AMD (or Zen-based Hygon) host: a guest shown threads per core needs topoext to see them as SMT siblings
     /// (QEMU reports AMD thread topology in CPUID leaf 0x8000001E, which exists only with topoext).
     /// </summary>
-    public bool AmdHost => HostCpuVendor is "AuthenticAMD" or "HygonGenuine";
+    public bool AmdHost => CpuInfo.IsAmdVendor(HostCpuVendor);
 
     public CpuPinRequest WithCpus(CpuSet? cpus) => this with { Cpus = cpus };
 

@@ -46,5 +46,5 @@ public sealed record HostFacts
 
     public bool IsIntel => CpuVendor == "GenuineIntel";
 
-    public bool IsAmd => CpuVendor is "AuthenticAMD" or "HygonGenuine";
+    public bool IsAmd => CpuInfo.IsAmdVendor(CpuVendor);
 }
