@@ -116,24 +116,7 @@ internal static class SysfsFiles
 
         try
         {
-            var length = 0;
-            while (length < buffer.Length)
-            {
-                var read = LibC.Read(fd, buffer[length..]);
-                if (read < 0)
-                {
-                    return -1;
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-
-            return length;
+            return Fill(fd, buffer);
         }
         finally
         {
@@ -261,34 +244,51 @@ internal static class SysfsFiles
         var buffer = new byte[Math.Min(initial, max)];
         try
         {
-            while (length < max)
+            while (true)
             {
-                if (length == buffer.Length)
-                {
-                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, max));
-                }
-
-                var read = LibC.Read(fd, buffer.AsSpan(length));
+                var read = Fill(fd, buffer.AsSpan(length));
                 if (read < 0)
                 {
                     length = 0;
                     return null;
                 }
 
-                if (read == 0)
+                length += read;
+                if (length < buffer.Length || length == max)
                 {
-                    break;
+                    return buffer; // the end of the file, or as much as the caller takes
                 }
 
-                length += read;
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, max));
             }
         }
         finally
         {
             LibC.Close(fd);
         }
+    }
 
-        return buffer;
+    /// <summary>read(2) until the span is full or the file ends: the bytes read, or -1 when a read fails.</summary>
+    private static int Fill(int fd, Span<byte> buffer)
+    {
+        var length = 0;
+        while (length < buffer.Length)
+        {
+            var read = LibC.Read(fd, buffer[length..]);
+            if (read < 0)
+            {
+                return -1;
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            length += read;
+        }
+
+        return length;
     }
 
     /// <summary>open(2) for reading; inside the listed directory relative to it, and -1 at once for a file it does not list.</summary>
