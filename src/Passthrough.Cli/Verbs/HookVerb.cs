@@ -30,7 +30,7 @@ internal sealed class HookVerb : IVerb
         var extra = new Argument<string[]>("EXTRA") { Description = "Extra arguments (\"-\", the release reason).", Arity = ArgumentArity.ZeroOrMore };
         var qemu = new Command(
             "qemu",
-            "The QEMU driver's hook, run by libvirt through /etc/libvirt/hooks/qemu: libvirt passes the domain name, the operation and sub-operation as arguments and the domain XML on standard input. " +
+            "The QEMU driver's hook, run by libvirt through /etc/libvirt/hooks/qemu.d/50-passthrough: libvirt passes the domain name, the operation and sub-operation as arguments and the domain XML on standard input. " +
             "prepare begin binds the VM's devices to vfio-pci (single-gpu: stops the display manager first), release end gives them back to their host drivers; " +
             "any other operation, or a VM without <passthrough:config>: exit 0, nothing done. " +
             $"Errors go to standard error, which `virsh start` shows; the log is {LoggingSetup.LogFile}.")
